@@ -1,0 +1,32 @@
+# TubeSensei developer tasks. Every target creates the virtualenv it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test lint demo bench config-reference clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install tubesensei with the dev extras
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check tubesensei tests migrations benchmarks
+
+test: $(STAMP)  ## lint, then the whole test suite with branch coverage (fails under 85%)
+	$(BIN)/ruff check tubesensei tests migrations benchmarks
+	$(BIN)/coverage erase
+	$(BIN)/python -m pytest --cov=tubesensei --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
+
+config-reference: $(STAMP)  ## regenerate tubesensei.toml from the settings model
+	$(BIN)/python -c "from tubesensei.config import render_reference_config as r; open('tubesensei.toml','w').write(r())"
+
+clean:  ## remove the virtualenv, build output and caches
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .coverage .coverage.* htmlcov
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from tubesensei.db.engine import Database, create_sync_engine
+from tubesensei.db.models import Base, Channel, ProcessingJob, Transcript, TranscriptChunk, Video
+from tubesensei.db.schema import (
+    SchemaError,
+    downgrade,
+    ensure_schema,
+    head_revision,
+    schema_state,
+    upgrade,
+)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db' / 'test.db'}"
+    ensure_schema(url)
+    return url
+
+
+def test_upgrade_matches_models_and_downgrades_to_base(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url)
+    engine = create_sync_engine(url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(
+            conn,
+            opts={"include_name": lambda n, t, p: not (t == "table" and n.startswith("transcript_chunks_fts"))},
+        )
+        diff = compare_metadata(ctx, Base.metadata)
+        assert diff == [], diff
+        assert "transcript_chunks_fts" in inspect(conn).get_table_names()
+    downgrade(url, "base")
+    with engine.connect() as conn:
+        assert set(inspect(conn).get_table_names()) == {"alembic_version"}
+    upgrade(url)
+    assert schema_state(url).up_to_date
+    engine.dispose()
+
+
+def test_pragmas_are_set(db_url: str) -> None:
+    engine = create_sync_engine(db_url, busy_timeout_ms=1234)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    engine.dispose()
+
+
+def test_outdated_schema_names_the_upgrade_command(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url)
+    engine = create_sync_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffffffff'")
+    with pytest.raises(SchemaError, match="newer than this tubesensei"):
+        ensure_schema(url)
+    # An older revision: pretend the code has a newer head.
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{head_revision()}'")
+    import tubesensei.db.schema as schema
+
+    real = schema.head_revision
+    try:
+        schema.head_revision = lambda: "9999"  # type: ignore[assignment]
+        with pytest.raises(SchemaError, match="run `tubesensei db upgrade`"):
+            ensure_schema(url)
+    finally:
+        schema.head_revision = real  # type: ignore[assignment]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    with pytest.raises(SchemaError, match="not made by tubesensei"):
+        ensure_schema(url)
+    engine.dispose()
+
+
+async def _seed_channel(db: Database, cid: str = "UC" + "a" * 22) -> int:
+    async with db.write() as s:
+        ch = Channel(youtube_channel_id=cid, title="t")
+        s.add(ch)
+        await s.flush()
+        return ch.id
+
+
+async def test_constraints(db_url: str) -> None:
+    db = Database(db_url)
+    chan = await _seed_channel(db)
+    with pytest.raises(IntegrityError):
+        await _seed_channel(db)  # unique youtube_channel_id
+    with pytest.raises(IntegrityError):
+        async with db.write() as s:  # CHECK on status words
+            s.add(Channel(youtube_channel_id="UC" + "b" * 22, status="sleeping"))
+    with pytest.raises(IntegrityError):
+        async with db.write() as s:  # foreign keys enforced
+            s.add(Video(youtube_video_id="abcdefghijk", channel_id=9999))
+    with pytest.raises(IntegrityError):
+        async with db.write() as s:
+            s.add(Video(youtube_video_id="abcdefghijk", channel_id=chan,
+                        transcript_status="done", unavailable_reason="bored"))
+    await db.dispose()
+
+
+async def test_one_active_job_per_entity(db_url: str) -> None:
+    db = Database(db_url)
+
+    def job(status: str = "pending") -> ProcessingJob:
+        return ProcessingJob(job_type="extract_transcript", entity_id="abcdefghijk",
+                             queue="transcripts", status=status)
+
+    async with db.write() as s:
+        s.add(job())
+    with pytest.raises(IntegrityError):
+        async with db.write() as s:
+            s.add(job("running"))
+    async with db.write() as s:  # finished jobs don't count
+        s.add_all([job("completed"), job("failed"), job("cancelled")])
+        other = job()
+        other.job_type = "discover_channel"
+        s.add(other)
+    async with db.write() as s:
+        await s.execute(text("UPDATE processing_jobs SET status='completed' WHERE status='pending'"))
+        s.add(job())
+    async with db.read() as s:
+        count = len((await s.execute(select(ProcessingJob))).scalars().all())
+    assert count == 6
+    await db.dispose()
+
+
+async def test_cascades_keep_the_fts_index_in_sync(db_url: str) -> None:
+    db = Database(db_url)
+    chan = await _seed_channel(db)
+    async with db.write() as s:
+        video = Video(youtube_video_id="abcdefghijk", channel_id=chan)
+        s.add(video)
+        await s.flush()
+        tr = Transcript(video_id=video.id, language_code="en", segments=[], cleaned_segments=[],
+                        text="hello quantum world", fetched_at=datetime.now(UTC))
+        s.add(tr)
+        await s.flush()
+        s.add(TranscriptChunk(transcript_id=tr.id, seq=0, start_s=1.5, text="hello quantum world"))
+
+    async def hits(word: str) -> int:
+        async with db.read() as s:
+            q = text("SELECT count(*) FROM transcript_chunks_fts WHERE transcript_chunks_fts MATCH :w")
+            return (await s.execute(q, {"w": word})).scalar_one()
+
+    assert await hits("quantum") == 1
+    async with db.write() as s:
+        await s.execute(text("UPDATE transcript_chunks SET text='hello classical world'"))
+    assert await hits("quantum") == 0 and await hits("classical") == 1
+    async with db.write() as s:
+        await s.execute(text("DELETE FROM channels"))
+    async with db.read() as s:
+        for table in ("videos", "transcripts", "transcript_chunks"):
+            assert (await s.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() == 0
+    assert await hits("classical") == 0
+    await db.dispose()
+
+
+def test_created_at_roundtrips_as_aware_utc(db_url: str) -> None:
+    async def go() -> datetime:
+        db = Database(db_url)
+        await _seed_channel(db)
+        async with db.read() as s:
+            ch = (await s.execute(select(Channel))).scalar_one()
+        await db.dispose()
+        return ch.created_at
+
+    created = asyncio.run(go())
+    assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
+
+
+WRITER = """
+import asyncio, sys
+from tubesensei.db.engine import Database
+from sqlalchemy import text
+async def write_rows(url, tag, n):
+    db = Database(url, busy_timeout_ms=30000)
+    for i in range(n):
+        async with db.write() as s:
+            v = (await s.execute(text("SELECT count(*) FROM quota_usage"))).scalar_one()
+            await s.execute(text("INSERT INTO quota_usage(day, units, calls, updated_at) "
+                                 "VALUES (date('2000-01-01', :d || ' days'), :u, 0, CURRENT_TIMESTAMP)"),
+                            {"d": v, "u": tag})
+    await db.dispose()
+if __name__ == "__main__":
+    asyncio.run(write_rows(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+"""
+_writer_scope: dict = {"__name__": "writer"}
+exec(WRITER, _writer_scope)
+
+
+def test_eight_concurrent_writers_never_see_database_is_locked(db_url: str) -> None:
+    """Read-then-write transactions from 6 threads and 2 processes: no lock errors, no lost rows.
+
+    Each transaction reads a count and inserts a row keyed by it, so an interleaving that
+    a deferred transaction would allow (two readers, then two writers) would collide on
+    the primary key; BEGIN IMMEDIATE serialises them instead.
+    """
+    per_writer = 40
+    errors: list[BaseException] = []
+
+    def thread_writer(tag: int) -> None:
+        try:
+            asyncio.run(_writer_scope["write_rows"](db_url, tag, per_writer))
+        except BaseException as exc:
+            errors.append(exc)
+
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WRITER, db_url, str(100 + i), str(per_writer)],
+                         stderr=subprocess.PIPE, text=True)
+        for i in range(2)
+    ]
+    threads = [threading.Thread(target=thread_writer, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert not errors, errors
+    engine = create_sync_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM quota_usage").scalar() == 8 * per_writer
+    engine.dispose()

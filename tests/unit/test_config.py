@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tubesensei.config import (
+    ConfigError,
+    Settings,
+    discover_config_file,
+    env_name_for,
+    field_docs,
+    iter_fields,
+    load_settings,
+    render_reference_config,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_defaults_match_the_seed_plan() -> None:
+    s = load_settings(environ={}).settings
+    assert s.limits.max_concurrent_jobs == 10
+    assert s.limits.max_videos_per_batch == 50
+    assert s.limits.worker_concurrency == 4
+    assert s.limits.transcripts_per_minute == 30
+    assert s.limits.soft_time_limit_seconds == 25 * 60
+    assert s.limits.hard_time_limit_seconds == 30 * 60
+    assert s.transcripts.languages == ["en"]
+    assert s.transcripts.allow_translation is False
+    assert s.transcripts.include_shorts and s.transcripts.include_finished_streams
+
+
+def test_precedence_arguments_over_env_over_file_over_defaults(tmp_path: Path) -> None:
+    cfg = write(tmp_path / "c.toml", "[limits]\nmax_attempts = 3\nretry_base_seconds = 7\n"
+                "worker_concurrency = 2\n")
+    env = {"TUBESENSEI_LIMITS__RETRY_BASE_SECONDS": "9", "TUBESENSEI_LIMITS__WORKER_CONCURRENCY": "5"}
+    loaded = load_settings(cfg, {"limits.worker_concurrency": 8}, environ=env)
+    s = loaded.settings
+    assert s.limits.max_attempts == 3 and loaded.source_of("limits.max_attempts") == str(cfg)
+    assert s.limits.retry_base_seconds == 9
+    assert loaded.source_of("limits.retry_base_seconds") == "env TUBESENSEI_LIMITS__RETRY_BASE_SECONDS"
+    assert s.limits.worker_concurrency == 8
+    assert loaded.source_of("limits.worker_concurrency") == "command line"
+    assert s.limits.max_concurrent_jobs == 10
+    assert loaded.source_of("limits.max_concurrent_jobs") == "default"
+
+
+def test_contract_env_names_are_understood(tmp_path: Path) -> None:
+    env = {
+        "TUBESENSEI_DATA_DIR": str(tmp_path / "d"),
+        "TUBESENSEI_YOUTUBE__API_KEY": "AIzaSecretKey",
+        "TUBESENSEI_YOUTUBE__API_ENDPOINT": "http://127.0.0.1:9",
+        "TUBESENSEI_YOUTUBE__WEB_BASE_URL": "http://127.0.0.1:9",
+        "TUBESENSEI_TRANSCRIPTS__LANGUAGES": '["de", "en"]',
+        "TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE": "0",
+        "TUBESENSEI_LIMITS__MAX_ATTEMPTS": "2",
+        "TUBESENSEI_LIMITS__RETRY_BASE_SECONDS": "0.5",
+        "TUBESENSEI_LIMITS__BLOCKED_COOLDOWN_SECONDS": "1",
+        "TUBESENSEI_METRICS__PORT": "0",
+    }
+    s = load_settings(environ=env).settings
+    assert s.resolved_data_dir == tmp_path / "d"
+    assert s.youtube.api_key is not None and s.youtube.api_key.get_secret_value() == "AIzaSecretKey"
+    assert s.youtube.api_endpoint == s.youtube.web_base_url == "http://127.0.0.1:9"
+    assert s.transcripts.languages == ["de", "en"]
+    assert s.limits.transcripts_per_minute == 0
+    assert (s.limits.max_attempts, s.limits.retry_base_seconds) == (2, 0.5)
+    assert s.limits.blocked_cooldown_seconds == 1 and s.metrics.port == 0
+    assert "AIzaSecretKey" not in repr(s)
+    assert str(tmp_path / "d" / "tubesensei.db") in s.database_url
+    assert s.queue_path == tmp_path / "d" / "queue.db"
+
+
+def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    explicit = write(tmp_path / "explicit.toml", "")
+    from_env = write(tmp_path / "env.toml", "")
+    local = write(Path.cwd() / "tubesensei.toml", "")
+    user = write(Path(os.environ["XDG_CONFIG_HOME"]) / "tubesensei" / "tubesensei.toml", "")
+    env = {"TUBESENSEI_CONFIG": str(from_env)}
+    assert discover_config_file(explicit, env) == explicit
+    assert discover_config_file(None, env) == from_env
+    assert discover_config_file(None, {}) == local
+    local.unlink()
+    assert discover_config_file(None, {}) == user
+    user.unlink()
+    assert discover_config_file(None, {}) is None
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("[limits\n", "invalid TOML"),
+        ("[youtube]\nnot_a_key = 1\n", "youtube.not_a_key: unknown key"),
+        ("surprise = 1\n", "surprise: unknown key"),
+        ("[limits]\nmax_attempts = \"many\"\n", "limits.max_attempts: Input should be a valid integer"),
+        ("[limits]\nmax_attempts = 0\n", "limits.max_attempts: Input should be greater than or equal to 1"),
+        ("[logging]\nlevel = \"LOUD\"\n", "logging.level"),
+        ("[transcripts]\nlanguages = []\n", "transcripts.languages"),
+        ("limits = 3\n", "limits"),
+    ],
+)
+def test_bad_config_file_is_one_line_naming_file_and_key(
+    tmp_path: Path, content: str, fragment: str
+) -> None:
+    cfg = write(tmp_path / "bad.toml", content)
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg, environ={})
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(cfg) in message and fragment in message
+
+
+def test_unreadable_or_missing_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "missing.toml", environ={})
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_settings(tmp_path, environ={})
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_settings(binary, environ={})
+    if os.geteuid() != 0:  # root reads everything
+        locked = write(tmp_path / "locked.toml", "")
+        locked.chmod(0)
+        with pytest.raises(ConfigError, match="cannot be read"):
+            load_settings(locked, environ={})
+
+
+def test_bad_environment_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="environment variable TUBESENSEI_LIMITS__MAX_ATTEMPTS"):
+        load_settings(environ={"TUBESENSEI_LIMITS__MAX_ATTEMPTS": "lots"})
+    with pytest.raises(ConfigError, match="TUBESENSEI_YOUTUBE__APIKEY: unknown setting"):
+        load_settings(environ={"TUBESENSEI_YOUTUBE__APIKEY": "x"})
+    with pytest.raises(ConfigError, match="TUBESENSEI_TRANSCRIPTS__LANGUAGES"):
+        load_settings(environ={"TUBESENSEI_TRANSCRIPTS__LANGUAGES": "[not json"})
+
+
+def test_secret_values_include_proxy_credentials() -> None:
+    env = {
+        "TUBESENSEI_YOUTUBE__API_KEY": "AIzaKEY123",
+        "TUBESENSEI_YOUTUBE__PROXY_HTTP_URL": "http://bob:hunter22@proxy.example:3128",
+    }
+    secrets = load_settings(environ=env).settings.secret_values()
+    assert {"AIzaKEY123", "bob", "hunter22"} <= set(secrets) or "hunter22" in secrets
+
+
+def test_reference_file_documents_every_key() -> None:
+    """The repository's tubesensei.toml is the config reference: generated, complete, valid."""
+    text = (REPO / "tubesensei.toml").read_text()
+    assert text == render_reference_config(), "run `make config-reference`"
+    docs = field_docs()
+    for dotted, doc in docs.items():
+        key = dotted.rpartition(".")[2]
+        assert doc, f"{dotted} has no docstring"
+        assert f"# {key} = " in text and env_name_for(dotted) in text
+    # Uncommenting every default gives a valid file with the same settings as the defaults.
+    assignment = re.compile(r"^# ([a-z_]+) = ")
+    uncommented = "\n".join(
+        line[2:] if assignment.match(line) and "unset" not in line else line
+        for line in text.splitlines()
+    )
+    parsed = tomllib.loads(uncommented)
+    cfg = Path("all-defaults.toml")
+    cfg.write_text(uncommented)
+    loaded = load_settings(cfg, environ={})
+    assert dict(iter_fields(loaded.settings)) == dict(iter_fields(Settings.model_construct()))
+    assert parsed["limits"]["max_concurrent_jobs"] == 10
+    json.dumps(parsed)

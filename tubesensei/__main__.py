@@ -1,0 +1,5 @@
+import sys
+
+from tubesensei.cli import main
+
+sys.exit(main())

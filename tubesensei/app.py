@@ -1,0 +1,81 @@
+"""The runtime every command starts from: settings, logging, the data folder, the database."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from tubesensei.config import ConfigError, LoadedSettings, Settings, load_settings
+from tubesensei.db.engine import Database, is_sqlite
+from tubesensei.db.schema import SchemaState, ensure_schema
+from tubesensei.logging import configure_logging
+
+
+def check_data_dir(path: Path, *, create: bool = True) -> Path:
+    """Make sure the data folder exists and is writable; ConfigError (one line) if not."""
+    path = path.expanduser()
+    try:
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        elif not path.is_dir():
+            raise ConfigError(f"data folder {path}: does not exist (run `tubesensei init`)")
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except ConfigError:
+        raise
+    except FileExistsError:
+        raise ConfigError(f"data folder {path}: is a file, not a folder (key data_dir)") from None
+    except NotADirectoryError:
+        raise ConfigError(f"data folder {path}: a parent is not a folder (key data_dir)") from None
+    except PermissionError:
+        raise ConfigError(f"data folder {path}: not writable (key data_dir)") from None
+    except OSError as exc:
+        raise ConfigError(f"data folder {path}: {exc.strerror} (key data_dir)") from None
+    return path
+
+
+@dataclass
+class Runtime:
+    """Loaded settings plus lazily opened resources, shared by one command."""
+
+    loaded: LoadedSettings
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    @classmethod
+    def load(
+        cls, config_file: Path | None = None, overrides: dict[str, Any] | None = None
+    ) -> Runtime:
+        return cls(load_settings(config_file, overrides))
+
+    def setup_logging(self, *, to_stderr: bool = False, stream: TextIO | None = None) -> None:
+        s = self.settings
+        secrets = s.secret_values()
+        if to_stderr:
+            configure_logging(
+                level=s.logging.level, fmt=s.logging.format, stream=stream, secrets=secrets
+            )
+        else:
+            configure_logging(
+                level=s.logging.level, fmt="json", file=s.log_file, secrets=secrets
+            )
+
+    def prepare_data_dir(self) -> Path:
+        return check_data_dir(self.settings.resolved_data_dir)
+
+    def ensure_schema(self) -> SchemaState:
+        if is_sqlite(self.settings.database_url):
+            self.prepare_data_dir()
+        return ensure_schema(self.settings.database_url, self.settings.database.busy_timeout_ms)
+
+    def database(self) -> Database:
+        """A Database at the current schema (a brand-new one is created on the way)."""
+        self.ensure_schema()
+        s = self.settings
+        return Database(s.database_url, s.database.busy_timeout_ms, s.database.echo)

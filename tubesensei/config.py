@@ -1,0 +1,512 @@
+"""Configuration: defaults < tubesensei.toml < environment (TUBESENSEI_*) < command-line arguments.
+
+Every field has a default and a one-line docstring; the repository's ``tubesensei.toml`` and
+``docs/configuration.md`` document the same keys (tests keep them in step).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+APP_NAME = "tubesensei"
+ENV_PREFIX = "TUBESENSEI_"
+ENV_CONFIG = "TUBESENSEI_CONFIG"
+ENV_DEBUG = "TUBESENSEI_DEBUG"
+CONFIG_FILENAME = "tubesensei.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
+
+
+class DatabaseSettings(Section):
+    url: SecretStr | None = None
+    """SQLAlchemy URL; unset = SQLite file tubesensei.db in the data folder."""
+    busy_timeout_ms: int = Field(30_000, ge=0)
+    """How long a writer waits for the SQLite write lock before giving up."""
+    echo: bool = False
+    """Log every SQL statement (debugging only)."""
+
+
+class QueueSettings(Section):
+    backend: Literal["sqlite", "redis", "postgres"] = "sqlite"
+    """Huey storage: sqlite (a file in the data folder), redis or postgres (scale-out)."""
+    path: Path | None = None
+    """SQLite queue file; unset = queue.db in the data folder."""
+    url: SecretStr | None = None
+    """Redis/PostgreSQL URL when backend is redis or postgres."""
+    poll_interval_seconds: float = Field(1.0, gt=0, le=60)
+    """Fallback polling interval of idle workers (wake-ups are pushed; this is the safety net)."""
+
+
+class YouTubeSettings(Section):
+    api_key: SecretStr | None = None
+    """YouTube Data API v3 key (console.cloud.google.com). Never logged or stored."""
+    api_endpoint: str | None = None
+    """Data API root; unset = Google's (https://youtube.googleapis.com). Used for simulators."""
+    web_base_url: str | None = None
+    """Where requests meant for https://www.youtube.com go; unset = YouTube itself."""
+    timeout_seconds: float = Field(30.0, gt=0)
+    """Read timeout of every HTTP call to YouTube."""
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+    """Connect timeout of every HTTP call to YouTube."""
+    quota_units_per_day: int = Field(10_000, ge=1)
+    """Daily Data API quota of the key's project (shown as units left)."""
+    search_cost: int = Field(100, ge=0)
+    """Quota units a search.list call costs (only /c/ custom URLs need search)."""
+    list_cost: int = Field(1, ge=0)
+    """Quota units a channels/playlistItems/videos list call costs."""
+    proxy_http_url: SecretStr | None = None
+    """Generic HTTP proxy for transcript requests (http://user:pass@host:port)."""
+    proxy_https_url: SecretStr | None = None
+    """Generic HTTPS proxy for transcript requests."""
+    webshare_username: SecretStr | None = None
+    """Webshare rotating residential proxy username (instead of a generic proxy)."""
+    webshare_password: SecretStr | None = None
+    """Webshare rotating residential proxy password."""
+    webshare_locations: list[str] = Field(default_factory=list)
+    """Webshare exit countries, e.g. ["de", "us"]; empty = any."""
+
+
+class TranscriptSettings(Section):
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    """Preferred transcript languages, best first."""
+    allow_translation: bool = False
+    """Translate into the first preferred language when only another language exists."""
+    include_shorts: bool = True
+    """Fetch transcripts for shorts."""
+    include_finished_streams: bool = True
+    """Fetch transcripts for finished live streams."""
+
+
+class DiscoverySettings(Section):
+    recheck_known: int = Field(50, ge=0)
+    """Already-known videos a rescan still looks at before stopping (finds late-public ones)."""
+    full_reconcile_days: int = Field(7, ge=0)
+    """A rescan becomes a full scan when the last one is older than this (0 = never)."""
+
+
+class LimitSettings(Section):
+    max_attempts: int = Field(5, ge=1)
+    """Attempts a job gets for transient errors before it fails."""
+    retry_base_seconds: float = Field(30.0, ge=0)
+    """First retry delay; doubles each attempt (with jitter)."""
+    retry_max_seconds: float = Field(3600.0, ge=0)
+    """Cap of the retry delay."""
+    retry_jitter: float = Field(0.25, ge=0, le=1)
+    """Random +/- fraction applied to each retry delay."""
+    transcripts_per_minute: float = Field(30.0, ge=0)
+    """Transcript fetches per minute across all workers and processes (0 = no limit)."""
+    blocked_cooldown_seconds: float = Field(300.0, ge=0)
+    """First pause of the transcripts queue when YouTube blocks us; doubles each time."""
+    blocked_cooldown_max_seconds: float = Field(7200.0, ge=0)
+    """Longest pause of the transcripts queue when blocked."""
+    soft_time_limit_seconds: float = Field(1500.0, gt=0)
+    """A job running this long is asked to stop at its next checkpoint."""
+    hard_time_limit_seconds: float = Field(1800.0, gt=0)
+    """A job running this long is failed with a timeout; its late result is ignored."""
+    max_concurrent_jobs: int = Field(10, ge=1)
+    """Most jobs one consumer runs at once, across its queues."""
+    max_videos_per_batch: int = Field(50, ge=1)
+    """Videos per batch task when a session is split."""
+    worker_concurrency: int = Field(4, ge=1)
+    """Default worker threads of run-consumer (--workers)."""
+    heartbeat_seconds: float = Field(5.0, gt=0)
+    """How often a consumer heartbeats its running jobs."""
+    stale_after_seconds: float = Field(60.0, gt=0)
+    """A running job whose heartbeat is older than this is put back by the reaper."""
+
+
+class ScheduleSettings(Section):
+    rescan: str = "0 */6 * * *"
+    """Cron expression: incremental rescan of active channels."""
+    reconcile: str = "0 3 * * 0"
+    """Cron expression: full reconcile of active channels."""
+    prune: str = "30 4 * * *"
+    """Cron expression: delete finished jobs and queue results past the retention."""
+    retention_days: int = Field(30, ge=1)
+    """Days finished jobs are kept."""
+
+
+class MetricsSettings(Section):
+    enabled: bool = True
+    """Serve Prometheus metrics from run-consumer."""
+    host: str = "127.0.0.1"
+    """Address the metrics endpoint listens on."""
+    port: int = Field(9464, ge=0, le=65535)
+    """Port of the metrics endpoint (0 = pick a free one)."""
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Lowest level written."""
+    format: Literal["auto", "json", "console"] = "auto"
+    """json lines, a readable console, or auto (console on a TTY, json otherwise)."""
+    file: Path | None = None
+    """Log file of CLI commands; unset = logs/tubesensei.log in the data folder."""
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+        case_sensitive=False,
+        use_attribute_docstrings=True,
+    )
+
+    data_dir: Path | None = None
+    """Folder holding the database, the queue and logs; unset = the platform's user data folder."""
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
+    transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
+    discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    # The file values come in through a source of their own (see load_settings).
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    # -- derived paths -------------------------------------------------------------------
+    @property
+    def resolved_data_dir(self) -> Path:
+        return (self.data_dir or Path(platformdirs.user_data_dir(APP_NAME))).expanduser()
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url is not None:
+            return self.database.url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.resolved_data_dir / 'tubesensei.db'}"
+
+    @property
+    def queue_path(self) -> Path:
+        return (self.queue.path or self.resolved_data_dir / "queue.db").expanduser()
+
+    @property
+    def log_file(self) -> Path:
+        default = self.resolved_data_dir / "logs" / "tubesensei.log"
+        return (self.logging.file or default).expanduser()
+
+    def secret_values(self) -> list[str]:
+        """Every secret's value (and its credential parts), for log redaction."""
+        values: list[str] = []
+        for _path, value in iter_fields(self):
+            if isinstance(value, SecretStr):
+                raw = value.get_secret_value()
+                if raw:
+                    values.append(raw)
+                    values.extend(_url_credentials(raw))
+        return [v for v in values if len(v) >= 4]
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Values from the TOML file chosen by :func:`load_settings` (set per call)."""
+
+    current: dict[str, Any] = {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.current.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.current)
+
+
+class ConfigError(Exception):
+    """Bad configuration: the message is one line naming the file/variable, key and problem."""
+
+
+@dataclass
+class LoadedSettings:
+    """Settings plus where they came from (for ``config show``)."""
+
+    settings: Settings
+    config_file: Path | None
+    file_values: dict[str, Any] = field(default_factory=dict)
+    env_values: dict[str, str] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def source_of(self, dotted: str) -> str:
+        if _has_path(self.overrides, dotted):
+            return "command line"
+        env_name = env_name_for(dotted)
+        if env_name in self.env_values:
+            return f"env {env_name}"
+        if _has_path(self.file_values, dotted):
+            return str(self.config_file)
+        return "default"
+
+
+def env_name_for(dotted: str) -> str:
+    return ENV_PREFIX + "__".join(part.upper() for part in dotted.split("."))
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILENAME
+
+
+def discover_config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """--config, then $TUBESENSEI_CONFIG, then ./tubesensei.toml, then the user config folder."""
+    if explicit is not None:
+        return explicit
+    if environ.get(ENV_CONFIG):
+        return Path(environ[ENV_CONFIG]).expanduser()
+    local = Path.cwd() / CONFIG_FILENAME
+    if local.is_file():
+        return local
+    user = default_config_file()
+    return user if user.is_file() else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path}: is a directory") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: invalid TOML: {exc}") from None
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LoadedSettings:
+    """Build the effective settings. Raises :class:`ConfigError` with a one-line message."""
+    env = dict(os.environ if environ is None else environ)
+    path = discover_config_file(config_file, env)
+    file_values = read_config_file(path) if path is not None else {}
+    env_values = {k.upper(): v for k, v in env.items() if k.upper().startswith(ENV_PREFIX)}
+    env_values.pop(ENV_CONFIG, None)
+    env_values.pop(ENV_DEBUG, None)
+    init = _nest(dict(overrides or {}))
+    _check_env_names(env_values)
+
+    _FileSource.current = file_values
+    saved = _swap_environ(env) if environ is not None else None
+    try:
+        settings = Settings(**init)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, path, env_values, init)) from None
+    except SettingsError:
+        raise ConfigError(_describe_env_json_error(env_values)) from None
+    finally:
+        _FileSource.current = {}
+        if saved is not None:
+            _swap_environ(saved)
+    return LoadedSettings(settings, path, file_values, env_values, init)
+
+
+def iter_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield (dotted.key, value) for every leaf field of the settings tree."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        dotted = f"{prefix}{name}"
+        if isinstance(value, BaseModel):
+            yield from iter_fields(value, dotted + ".")
+        else:
+            yield dotted, value
+
+
+def field_docs(model_cls: type[BaseModel] = Settings, prefix: str = "") -> dict[str, str]:
+    """dotted.key -> one-line description (from the attribute docstrings)."""
+    docs: dict[str, str] = {}
+    for name, info in model_cls.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            docs.update(field_docs(annotation, f"{prefix}{name}."))
+        else:
+            docs[f"{prefix}{name}"] = (info.description or "").strip()
+    return docs
+
+
+def masked(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _url_credentials(value: str) -> list[str]:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return []
+    return [p for p in (parts.username, parts.password) if p]
+
+
+def _has_path(tree: Mapping[str, Any], dotted: str) -> bool:
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        if value is None:
+            continue
+        parts = key.split(".")
+        node = nested
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return nested
+
+
+def _known_env_names() -> set[str]:
+    names = {env_name_for(dotted) for dotted in field_docs()}
+    names.update(ENV_PREFIX + section.upper() for section in Settings.model_fields)
+    return names
+
+
+def _check_env_names(env_values: Mapping[str, str]) -> None:
+    known = _known_env_names()
+    for name in sorted(env_values):
+        if name not in known:
+            raise ConfigError(f"environment variable {name}: unknown setting")
+
+
+def _swap_environ(new: Mapping[str, str]) -> dict[str, str]:
+    old = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(new)
+    return old
+
+
+def _describe_validation_error(
+    exc: ValidationError, path: Path | None, env_values: Mapping[str, str], init: Mapping
+) -> str:
+    first = exc.errors()[0]
+    dotted = ".".join(str(p) for p in first["loc"] if not isinstance(p, int))
+    problem = first["msg"]
+    if first["type"] == "extra_forbidden":
+        problem = "unknown key"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if _has_path(init, dotted):
+        where = "command line"
+    elif env_name_for(dotted) in env_values or _env_parent(dotted, env_values):
+        where = f"environment variable {_env_parent(dotted, env_values) or env_name_for(dotted)}"
+    elif path is not None:
+        where = f"config file {path}"
+    else:
+        where = "settings"
+    return f"{where}: {dotted}: {problem}{more}"
+
+
+def _describe_env_json_error(env_values: Mapping[str, str]) -> str:
+    import json
+
+    for name, value in sorted(env_values.items()):
+        if value.lstrip().startswith(("[", "{")):
+            try:
+                json.loads(value)
+            except ValueError as exc:
+                return f"environment variable {name}: not valid JSON ({exc.msg})"
+    return "environment: a list or table value is not valid JSON"
+
+
+def _env_parent(dotted: str, env_values: Mapping[str, str]) -> str | None:
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        name = env_name_for(".".join(parts[:i]))
+        if name in env_values:
+            return name
+    return None
+
+
+# -- the reference file -------------------------------------------------------------------
+
+_HEADER = """\
+# TubeSensei configuration.
+#
+# Found via --config PATH, then $TUBESENSEI_CONFIG, then ./tubesensei.toml, then the user
+# config folder (`tubesensei config show` prints which file is in use).
+# Precedence: command-line arguments > environment > this file > defaults.
+# Every key can also be set in the environment as TUBESENSEI_<SECTION>__<KEY>, for example
+# TUBESENSEI_YOUTUBE__API_KEY or TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE; lists as JSON.
+#
+# Every key is listed with its default, commented out: uncomment what you change.
+"""
+
+
+def _toml_value(value: Any) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, Path):
+        return json.dumps(str(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def render_reference_config() -> str:
+    """The documented starter config: every key, its default and a one-line comment."""
+    defaults = Settings.model_construct()
+    docs = field_docs()
+    lines = [_HEADER]
+    current_section = ""
+    for dotted, doc in docs.items():
+        section, _, key = dotted.rpartition(".")
+        if section != current_section:
+            lines.append(f"\n[{section}]")
+            current_section = section
+        node: Any = defaults
+        for part in dotted.split("."):
+            node = getattr(node, part)
+        lines.append(f"# {doc}")
+        lines.append(f"#   env: {env_name_for(dotted)}")
+        if node is None:
+            lines.append(f'# {key} = ""   # unset by default')
+        else:
+            lines.append(f"# {key} = {_toml_value(node)}")
+    return "\n".join(lines) + "\n"

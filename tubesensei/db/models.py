@@ -1,0 +1,283 @@
+"""SQLAlchemy 2 typed models. The words in the CHECK constraints are DESIGN.md's contract."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CHANNEL_STATUSES = ("active", "paused", "error")
+VIDEO_KINDS = ("video", "short", "live", "upcoming")
+TRANSCRIPT_STATUSES = ("pending", "queued", "done", "unavailable", "failed", "waiting")
+UNAVAILABLE_REASONS = (
+    "transcripts_disabled",
+    "no_transcript_in_language",
+    "video_unavailable",
+    "age_restricted",
+    "unplayable",
+    "po_token_required",
+)
+JOB_STATUSES = ("pending", "running", "retrying", "completed", "failed", "cancelled")
+ACTIVE_JOB_STATUSES = ("pending", "running", "retrying")
+FINISHED_JOB_STATUSES = ("completed", "failed", "cancelled")
+SESSION_STATUSES = ("pending", "running", "completed", "cancelled")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in(column: str, words: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(w) for w in words)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: one meaning on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Channel(TimestampMixin, Base):
+    __tablename__ = "channels"
+    __table_args__ = (
+        CheckConstraint(_in("status", CHANNEL_STATUSES), name="status"),
+        Index("ix_channels_handle", "handle"),
+        Index("ix_channels_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    youtube_channel_id: Mapped[str] = mapped_column(String(24), unique=True)
+    handle: Mapped[str | None] = mapped_column(String(100))
+    """Lower-case, without the @ (YouTube handles are case-insensitive)."""
+    title: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    thumbnail_url: Mapped[str | None] = mapped_column(String(500))
+    country: Mapped[str | None] = mapped_column(String(8))
+    subscriber_count: Mapped[int | None] = mapped_column(BigInteger)
+    video_count: Mapped[int | None] = mapped_column(BigInteger)
+    view_count: Mapped[int | None] = mapped_column(BigInteger)
+    uploads_playlist_id: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_discovered_at: Mapped[datetime | None]
+    last_full_scan_at: Mapped[datetime | None]
+    last_synced_at: Mapped[datetime | None]
+
+    videos: Mapped[list[Video]] = relationship(
+        back_populates="channel", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Video(TimestampMixin, Base):
+    __tablename__ = "videos"
+    __table_args__ = (
+        CheckConstraint(_in("kind", VIDEO_KINDS), name="kind"),
+        CheckConstraint(_in("transcript_status", TRANSCRIPT_STATUSES), name="transcript_status"),
+        CheckConstraint(
+            f"unavailable_reason IS NULL OR {_in('unavailable_reason', UNAVAILABLE_REASONS)}",
+            name="unavailable_reason",
+        ),
+        Index("ix_videos_channel_published", "channel_id", "published_at"),
+        Index("ix_videos_channel_status", "channel_id", "transcript_status"),
+        Index("ix_videos_transcript_status", "transcript_status", "published_at"),
+        Index("ix_videos_kind", "kind"),
+        Index("ix_videos_published_at", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    youtube_video_id: Mapped[str] = mapped_column(String(11), unique=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None]
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    view_count: Mapped[int | None] = mapped_column(BigInteger)
+    like_count: Mapped[int | None] = mapped_column(BigInteger)
+    comment_count: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16), default="video")
+    was_live: Mapped[bool] = mapped_column(Boolean, default=False)
+    privacy_status: Mapped[str | None] = mapped_column(String(32))
+    scheduled_start_at: Mapped[datetime | None]
+    transcript_status: Mapped[str] = mapped_column(String(16), default="pending")
+    unavailable_reason: Mapped[str | None] = mapped_column(String(32))
+    transcript_error: Mapped[str | None] = mapped_column(Text)
+    discovered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    channel: Mapped[Channel] = relationship(back_populates="videos")
+    transcripts: Mapped[list[Transcript]] = relationship(
+        back_populates="video", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Transcript(TimestampMixin, Base):
+    __tablename__ = "transcripts"
+    __table_args__ = (
+        UniqueConstraint("video_id", "language_code", name="uq_transcripts_video_language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    video_id: Mapped[int] = mapped_column(ForeignKey("videos.id", ondelete="CASCADE"))
+    language_code: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(100), default="")
+    is_generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    translated_from: Mapped[str | None] = mapped_column(String(16))
+    segments: Mapped[list[Any]] = mapped_column(JSON)
+    """Raw segments [[start, duration, text], ...] exactly as fetched (re-cleanable)."""
+    cleaned_segments: Mapped[list[Any]] = mapped_column(JSON)
+    text: Mapped[str] = mapped_column(Text, default="")
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    char_count: Mapped[int] = mapped_column(Integer, default=0)
+    cleaning_version: Mapped[int] = mapped_column(Integer, default=0)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    video: Mapped[Video] = relationship(back_populates="transcripts")
+    chunks: Mapped[list[TranscriptChunk]] = relationship(
+        back_populates="transcript", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class TranscriptChunk(Base):
+    """A stretch of cleaned text with its start time: the unit the full-text index searches.
+
+    The FTS5 table ``transcript_chunks_fts`` (external content, kept in sync by triggers,
+    created by the migration) indexes ``text``; a hit gives the video and the second to link to.
+    """
+
+    __tablename__ = "transcript_chunks"
+    __table_args__ = (Index("ix_transcript_chunks_transcript_seq", "transcript_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+
+    transcript: Mapped[Transcript] = relationship(back_populates="chunks")
+
+
+class ProcessingSession(Base):
+    __tablename__ = "processing_sessions"
+    __table_args__ = (
+        CheckConstraint(_in("status", SESSION_STATUSES), name="status"),
+        Index("ix_processing_sessions_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    session_type: Mapped[str] = mapped_column(String(32), default="batch")
+    configuration: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class ProcessingJob(Base):
+    """The ledger: one row per job; Huey only carries messages pointing at these rows."""
+
+    __tablename__ = "processing_jobs"
+    __table_args__ = (
+        CheckConstraint(_in("status", JOB_STATUSES), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        # At most one active job per (job_type, entity_id): enqueuing twice finds the first.
+        Index(
+            "uq_processing_jobs_active_entity",
+            "job_type",
+            "entity_id",
+            unique=True,
+            sqlite_where=text(_in("status", ACTIVE_JOB_STATUSES)),
+            postgresql_where=text(_in("status", ACTIVE_JOB_STATUSES)),
+        ),
+        Index("ix_processing_jobs_status_queue", "status", "queue", "priority"),
+        Index("ix_processing_jobs_type_status", "job_type", "status"),
+        Index("ix_processing_jobs_session_status", "session_id", "status"),
+        Index("ix_processing_jobs_entity", "entity_id"),
+        Index("ix_processing_jobs_finished_at", "finished_at"),
+        Index("ix_processing_jobs_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(128))
+    queue: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    error_class: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    job_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("processing_sessions.id", ondelete="SET NULL")
+    )
+    huey_task_id: Mapped[str | None] = mapped_column(String(64))
+    worker_id: Mapped[str | None] = mapped_column(String(128))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    heartbeat_at: Mapped[datetime | None]
+    next_retry_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QuotaUsage(Base):
+    """Data API units spent per quota day (the Pacific-time day the quota resets on)."""
+
+    __tablename__ = "quota_usage"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,122 @@
+"""Schema versions: upgrade, report, and refuse to run on an outdated database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import URL, make_url
+
+from tubesensei.db.engine import create_sync_engine, is_sqlite, to_sync_url
+
+
+class SchemaError(Exception):
+    """The database's schema does not fit this version of TubeSensei (one-line message)."""
+
+
+def migrations_dir() -> Path:
+    """The alembic scripts: packaged inside the wheel, or the repository's top-level folder."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "migrations", here.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise SchemaError("migrations are missing from this installation; reinstall tubesensei")
+
+
+@cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    return cfg
+
+
+def head_revision() -> str:
+    head = _script().get_current_head()
+    assert head is not None
+    return head
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    current: str | None
+    head: str
+    is_empty: bool
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+def _ensure_parent(url: URL) -> None:
+    if is_sqlite(url) and url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def schema_state(url: str | URL, busy_timeout_ms: int = 30_000) -> SchemaState:
+    sync_url = to_sync_url(url)
+    if is_sqlite(sync_url) and sync_url.database and not Path(sync_url.database).exists():
+        return SchemaState(None, head_revision(), True)
+    engine = create_sync_engine(sync_url, busy_timeout_ms)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+    finally:
+        engine.dispose()
+    return SchemaState(current, head_revision(), current is None and not tables)
+
+
+def upgrade(url: str | URL, revision: str = "head", busy_timeout_ms: int = 30_000) -> None:
+    _run(url, busy_timeout_ms, lambda cfg: command.upgrade(cfg, revision))
+
+
+def downgrade(url: str | URL, revision: str = "base", busy_timeout_ms: int = 30_000) -> None:
+    _run(url, busy_timeout_ms, lambda cfg: command.downgrade(cfg, revision))
+
+
+def _run(url: str | URL, busy_timeout_ms: int, action) -> None:  # type: ignore[no-untyped-def]
+    sync_url = to_sync_url(url)
+    _ensure_parent(make_url(sync_url))
+    engine = create_sync_engine(sync_url, busy_timeout_ms)
+    try:
+        with engine.connect() as conn:
+            cfg = _config()
+            cfg.attributes["connection"] = conn
+            action(cfg)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+def ensure_schema(url: str | URL, busy_timeout_ms: int = 30_000) -> SchemaState:
+    """Create a brand-new database at head; refuse an existing one that is not at head."""
+    state = schema_state(url, busy_timeout_ms)
+    if state.up_to_date:
+        return state
+    if state.is_empty:
+        upgrade(url, busy_timeout_ms=busy_timeout_ms)
+        return SchemaState(state.head, state.head, False)
+    known = {rev.revision for rev in _script().walk_revisions()}
+    if state.current is None:
+        raise SchemaError(
+            "the database has tables but no schema version; it was not made by tubesensei"
+        )
+    if state.current not in known:
+        raise SchemaError(
+            f"the database schema ({state.current}) is newer than this tubesensei; "
+            "upgrade tubesensei"
+        )
+    raise SchemaError(
+        f"the database schema ({state.current}) is older than this tubesensei ({state.head}); "
+        "run `tubesensei db upgrade`"
+    )

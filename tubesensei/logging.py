@@ -1,0 +1,142 @@
+"""structlog, configured once: JSON lines (or a readable console on a TTY), secrets masked.
+
+The standard library's loggers (googleapiclient, urllib3, huey, alembic) go through the same
+processors, so a URL carrying ``key=...`` is masked wherever it comes from.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import structlog
+
+MASK = "********"
+_SECRET_KEYS = re.compile(r"(api_?key|password|passwd|secret|token|authorization|proxy)", re.I)
+# key=... in URLs (Google puts the API key there) and user:pass@ in proxy URLs.
+_URL_KEY = re.compile(r"([?&](?:key|api_key|access_token)=)[^&\s\"']+", re.I)
+_URL_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/\s:@\"']+:[^/\s@\"']+@", re.I)
+
+_NOT_SECRET_KEYS = {"token_count", "next_page_token", "page_token"}
+
+
+class SecretMasker:
+    """A structlog processor replacing known secret values and secret-looking fields."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def mask_text(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        text = _URL_KEY.sub(lambda m: m.group(1) + MASK, text)
+        return _URL_CREDENTIALS.sub(lambda m: m.group(1) + MASK + "@", text)
+
+    def mask_value(self, key: str | None, value: Any) -> Any:
+        if key is not None and key not in _NOT_SECRET_KEYS and _SECRET_KEYS.search(key):
+            if value is None or value == "":
+                return value
+            return MASK
+        if isinstance(value, str):
+            return self.mask_text(value)
+        if isinstance(value, dict):
+            return {k: self.mask_value(str(k), v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self.mask_value(None, v) for v in value)
+        if isinstance(value, BaseException):
+            return self.mask_text(f"{type(value).__name__}: {value}")
+        return value
+
+    def __call__(self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        for key in list(event_dict):
+            event_dict[key] = self.mask_value(key, event_dict[key])
+        return event_dict
+
+
+_masker = SecretMasker()
+
+
+def masker() -> SecretMasker:
+    return _masker
+
+
+def configure_logging(
+    *,
+    level: str = "INFO",
+    fmt: Literal["auto", "json", "console"] = "auto",
+    stream: TextIO | None = None,
+    file: Path | None = None,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Send structlog and stdlib logging to ``file`` (if given) or ``stream`` (default stderr)."""
+    global _masker
+    _masker = SecretMasker(secrets)
+    out: TextIO = stream or sys.stderr
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            file, maxBytes=10_000_000, backupCount=3, encoding="utf-8"
+        )
+        is_tty = False
+    else:
+        handler = logging.StreamHandler(out)
+        is_tty = bool(getattr(out, "isatty", lambda: False)())
+    use_console = fmt == "console" or (fmt == "auto" and is_tty)
+
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.ExtraAdder(),
+    ]
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=is_tty)
+        if use_console
+        else structlog.processors.JSONRenderer(sort_keys=False)
+    )
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                _masker,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_tubesensei", False):
+            root.removeHandler(old)
+            old.close()
+    handler._tubesensei = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # googleapiclient logs every request URL (with key=) at INFO; keep it quiet anyway.
+    for noisy in ("googleapiclient.discovery", "urllib3", "httplib2", "asyncio", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)
