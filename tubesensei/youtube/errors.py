@@ -13,7 +13,7 @@ from enum import StrEnum
 
 
 class UnavailableReason(StrEnum):
-    """Why a video has no usable transcript (contract words, stored in videos.unavailable_reason)."""
+    """Why a video has no usable transcript (contract words: videos.unavailable_reason)."""
 
     TRANSCRIPTS_DISABLED = "transcripts_disabled"
     NO_TRANSCRIPT_IN_LANGUAGE = "no_transcript_in_language"
@@ -64,7 +64,8 @@ class QuotaExhausted(YouTubeError):
     kind = "quota_exhausted"
 
     def __init__(self, resets_at: datetime, message: str | None = None) -> None:
-        super().__init__(message or f"YouTube Data API quota exhausted until {resets_at.isoformat()}")
+        default = f"YouTube Data API quota exhausted until {resets_at.isoformat()}"
+        super().__init__(message or default)
         self.resets_at = resets_at
 
 
