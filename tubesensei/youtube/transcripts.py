@@ -1,0 +1,273 @@
+"""Transcripts through youtube-transcript-api.
+
+This module is the only place that inspects youtube-transcript-api (and requests) exceptions:
+every failure leaves :meth:`TranscriptClient.fetch` as a class of
+:mod:`tubesensei.youtube.errors`.
+
+Threads: the library keeps a ``requests.Session`` (cookies, connection pool) and is not
+thread-safe. Use one ``TranscriptClient`` per thread.
+
+Choosing a transcript: manually created ones in the preferred languages' order, then
+generated ones in that order. A preferred ``en`` also accepts a regional variant (``en-GB``)
+when no exact ``en`` track of that kind exists. With ``allow_translation``, a video with
+none of those gets the first translatable track translated to the first preferred language.
+
+Proxies: ``proxy_http``/``proxy_https`` (a generic proxy) or Webshare credentials. Webshare is
+configured with ``retries_when_blocked=0``: a positive value makes the library mount its own
+adapters on our session, which would drop our timeouts and endpoint rewriting; blocking is
+handled by the job system's circuit breaker instead. Credentials never appear in logs,
+exception messages or ``repr``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from xml.etree.ElementTree import ParseError
+
+import requests
+import structlog
+import youtube_transcript_api as yta
+from youtube_transcript_api.proxies import GenericProxyConfig, ProxyConfig, WebshareProxyConfig
+
+from tubesensei.youtube.errors import (
+    Blocked,
+    ConfigurationError,
+    Permanent,
+    Transient,
+    UnavailableReason,
+    YouTubeError,
+)
+from tubesensei.youtube.http import (
+    DEFAULT_TRANSCRIPT_TIMEOUT,
+    TimeoutSpec,
+    build_transcript_session,
+    mount_adapters,
+    normalize_base_url,
+)
+
+__all__ = ["FetchedTranscript", "TranscriptClient", "build_proxy_config", "classify_error"]
+
+log = structlog.get_logger(__name__)
+
+Segment = tuple[float, float, str]
+
+
+@dataclass(frozen=True)
+class FetchedTranscript:
+    video_id: str
+    language_code: str
+    language: str
+    is_generated: bool
+    translated_from: str | None
+    segments: list[Segment]
+
+
+def build_proxy_config(proxy_http: str | None = None, proxy_https: str | None = None,
+                       webshare_username: str | None = None,
+                       webshare_password: str | None = None,
+                       webshare_locations: Sequence[str] | None = None) -> ProxyConfig | None:
+    """The library's proxy config for our settings, or None. Webshare wins when configured."""
+    if webshare_username or webshare_password:
+        if not (webshare_username and webshare_password):
+            raise ValueError("Webshare proxies need both a username and a password")
+        return WebshareProxyConfig(proxy_username=webshare_username,
+                                   proxy_password=webshare_password,
+                                   filter_ip_locations=list(webshare_locations or []) or None,
+                                   retries_when_blocked=0)
+    if proxy_http or proxy_https:
+        return GenericProxyConfig(http_url=proxy_http or None, https_url=proxy_https or None)
+    return None
+
+
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]+@")
+
+
+def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """Remove URL credentials (``scheme://user:pass@``) and known secret strings."""
+    text = _USERINFO.sub(r"\1***@", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _status_of(exc: yta.YouTubeRequestFailed) -> int | None:
+    """The HTTP status behind a ``YouTubeRequestFailed`` (the library keeps only a string;
+    the ``requests.HTTPError`` it was raised from is its ``__context__``)."""
+    response = getattr(exc.__context__, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        return status
+    match = re.match(r"\s*(\d{3})\b", getattr(exc, "reason", "") or "")
+    return int(match.group(1)) if match else None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc.__context__, "response", None)
+    value = getattr(response, "headers", {}).get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _available_languages(listing: object) -> str:
+    parts = []
+    for transcript in listing or []:  # type: ignore[attr-defined]
+        kind = "generated" if transcript.is_generated else "manual"
+        parts.append(f"{transcript.language_code} ({kind})")
+    return ", ".join(parts) or "none"
+
+
+def _no_transcript(video_id: str, languages: Sequence[str], listing: object) -> Permanent:
+    return Permanent(UnavailableReason.NO_TRANSCRIPT_IN_LANGUAGE,
+                     f"video {video_id} has no transcript in {', '.join(languages)}; "
+                     f"available: {_available_languages(listing)}")
+
+
+_PERMANENT = (
+    (yta.TranscriptsDisabled, UnavailableReason.TRANSCRIPTS_DISABLED,
+     "transcripts are disabled"),
+    (yta.VideoUnavailable, UnavailableReason.VIDEO_UNAVAILABLE, "video is unavailable"),
+    (yta.InvalidVideoId, UnavailableReason.VIDEO_UNAVAILABLE, "not a valid video id"),
+    (yta.AgeRestricted, UnavailableReason.AGE_RESTRICTED, "video is age-restricted"),
+    (yta.PoTokenRequired, UnavailableReason.PO_TOKEN_REQUIRED,
+     "YouTube demands a PO token for this transcript"),
+)
+
+
+def classify_error(exc: BaseException, video_id: str, languages: Sequence[str] = ("en",),
+                   secrets: Iterable[str | None] = ()) -> YouTubeError:
+    """Map a youtube-transcript-api / requests / XML exception onto the taxonomy."""
+    if isinstance(exc, YouTubeError):
+        return exc
+    if isinstance(exc, yta.RequestBlocked):  # IpBlocked is a subclass
+        return Blocked(f"YouTube is blocking transcript requests ({type(exc).__name__})")
+    for cls, reason, text in _PERMANENT:
+        if isinstance(exc, cls):
+            return Permanent(reason, f"video {video_id}: {text}")
+    if isinstance(exc, yta.NoTranscriptFound):
+        return _no_transcript(video_id, languages, getattr(exc, "_transcript_data", None))
+    if isinstance(exc, (yta.NotTranslatable, yta.TranslationLanguageNotAvailable)):
+        return Permanent(UnavailableReason.NO_TRANSCRIPT_IN_LANGUAGE,
+                         f"video {video_id}: no translation to {languages[0]}")
+    if isinstance(exc, yta.VideoUnplayable):
+        why = scrub(exc.reason or "no reason given", secrets)[:200]
+        return Permanent(UnavailableReason.UNPLAYABLE, f"video {video_id} is unplayable: {why}")
+    if isinstance(exc, yta.YouTubeRequestFailed):
+        status = _status_of(exc)
+        if status == 429:
+            return Blocked("YouTube answered 429 Too Many Requests", _retry_after(exc))
+        return Transient(f"transcript request for {video_id} failed: HTTP {status or '?'}")
+    if isinstance(exc, (yta.YouTubeDataUnparsable, yta.FailedToCreateConsentCookie)):
+        return Transient(f"transcript request for {video_id} failed: {type(exc).__name__}")
+    if isinstance(exc, requests.Timeout):
+        return Transient(f"transcript request for {video_id} timed out")
+    if isinstance(exc, requests.RequestException):
+        detail = scrub(str(exc), secrets)[:200]
+        return Transient(f"transcript request for {video_id} failed: "
+                         f"{type(exc).__name__}: {detail}")
+    if isinstance(exc, (ParseError, ValueError, KeyError, IndexError, TypeError,
+                        AttributeError)):
+        # An empty or garbled caption body (bare ParseError from the XML parser) or a
+        # player answer of an unexpected shape: YouTube hiccups, worth retrying.
+        return Transient(f"unparsable transcript data for {video_id} ({type(exc).__name__})")
+    if isinstance(exc, yta.YouTubeTranscriptApiException):
+        return Transient(f"transcript request for {video_id} failed: {type(exc).__name__}")
+    if isinstance(exc, OSError):
+        return Transient(f"transcript request for {video_id} failed: {type(exc).__name__}")
+    raise TypeError(f"not a transcript error: {type(exc).__name__}") from exc
+
+
+class TranscriptClient:
+    """Fetches one video's transcript at a time; one instance per thread."""
+
+    def __init__(self, languages: Sequence[str] = ("en",), allow_translation: bool = False,
+                 web_base_url: str | None = None,
+                 timeout: TimeoutSpec = DEFAULT_TRANSCRIPT_TIMEOUT,
+                 proxy_http: str | None = None, proxy_https: str | None = None,
+                 webshare_username: str | None = None, webshare_password: str | None = None,
+                 webshare_locations: Sequence[str] | None = None) -> None:
+        self.languages = tuple(languages) or ("en",)
+        self.allow_translation = allow_translation
+        self.timeout = timeout
+        self._secrets = (proxy_http, proxy_https, webshare_username, webshare_password)
+        try:
+            self.web_base_url = normalize_base_url(web_base_url) if web_base_url else None
+            self._proxy_config = build_proxy_config(proxy_http, proxy_https, webshare_username,
+                                                    webshare_password, webshare_locations)
+        except ValueError as exc:
+            raise ConfigurationError(scrub(str(exc), self._secrets)) from None
+        self._session: requests.Session | None = None
+        self._api: yta.YouTubeTranscriptApi | None = None
+
+    def __repr__(self) -> str:
+        proxy = type(self._proxy_config).__name__ if self._proxy_config else None
+        return (f"TranscriptClient(languages={list(self.languages)!r}, "
+                f"allow_translation={self.allow_translation}, "
+                f"web_base_url={self.web_base_url!r}, proxy={proxy})")
+
+    def _library(self) -> yta.YouTubeTranscriptApi:
+        if self._api is None:
+            self._session = build_transcript_session(self.web_base_url, self.timeout)
+            self._api = yta.YouTubeTranscriptApi(proxy_config=self._proxy_config,
+                                                 http_client=self._session)
+            # The library mounts its own retrying adapters when retries_when_blocked > 0;
+            # ours must stay (timeouts, rewriting), whatever a future proxy config says.
+            mount_adapters(self._session, self.web_base_url, self.timeout)
+        return self._api
+
+    def reset(self) -> None:
+        """Drop the library instance and its session (cookies, pooled connections)."""
+        if self._session is not None:
+            self._session.close()
+        self._session = None
+        self._api = None
+
+    def close(self) -> None:
+        self.reset()
+
+    def fetch(self, video_id: str) -> FetchedTranscript:
+        """The best transcript of ``video_id``, or a taxonomy error saying why not."""
+        library = self._library()
+        try:
+            listing = library.list(video_id)
+            transcript, translated_from = self._choose(video_id, listing)
+            fetched = transcript.fetch()
+        except Exception as exc:  # classified right here; nothing else inspects them
+            error = classify_error(exc, video_id, self.languages, self._secrets)
+            if isinstance(error, (Transient, Blocked)):
+                # A fresh session next time: new connections, no cookies YouTube tied to
+                # the failure.
+                self.reset()
+            library_error = isinstance(exc, (yta.YouTubeTranscriptApiException, ParseError))
+            raise error from (exc if library_error else None)
+        return FetchedTranscript(
+            video_id=video_id,
+            language_code=fetched.language_code,
+            language=fetched.language,
+            is_generated=fetched.is_generated,
+            translated_from=translated_from,
+            segments=[(s.start, s.duration, s.text) for s in fetched.snippets],
+        )
+
+    def _choose(self, video_id: str, listing: yta.TranscriptList
+                ) -> tuple[yta.Transcript, str | None]:
+        tracks = list(listing)
+        for generated in (False, True):
+            of_kind = [t for t in tracks if t.is_generated == generated]
+            for language in self.languages:
+                exact = [t for t in of_kind if t.language_code == language]
+                regional = [t for t in of_kind
+                            if t.language_code.split("-")[0] == language.split("-")[0]]
+                if exact or regional:
+                    return (exact or regional)[0], None
+        if self.allow_translation:
+            target = self.languages[0]
+            for track in tracks:
+                codes = {lang.language_code for lang in track.translation_languages}
+                if target in codes:
+                    return track.translate(target), track.language_code
+        raise _no_transcript(video_id, self.languages, listing)
