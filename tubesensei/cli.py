@@ -2,80 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
 from tubesensei import __version__
-from tubesensei.config import ConfigError
-from tubesensei.db.schema import SchemaError
-
-EXIT_FAILURE = 1
-EXIT_BAD_INPUT = 2
-
-
-class BadInput(click.ClickException):
-    """Bad input from the user: one line on stderr, exit 2."""
-
-    exit_code = EXIT_BAD_INPUT
-
-
-class Failure(click.ClickException):
-    """The command could not do its work (YouTube said no, a job failed): exit 1."""
-
-    exit_code = EXIT_FAILURE
-
-
-class AppContext:
-    """What the root group knows: where the config is and the overrides given on the line."""
-
-    def __init__(self, config_file: Path | None, overrides: dict[str, Any]) -> None:
-        self.config_file = config_file
-        self.overrides = overrides
-        self._runtime: Any = None
-
-    def runtime(self, *, log_to_stderr: bool = False) -> Any:
-        """Load settings once (ConfigError → exit 2) and set up logging."""
-        if self._runtime is None:
-            from tubesensei.app import Runtime
-
-            self._runtime = Runtime.load(self.config_file, self.overrides)
-            self._runtime.setup_logging(to_stderr=log_to_stderr)
-        return self._runtime
-
-
-pass_app = click.make_pass_decorator(AppContext)
-
-
-def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(
-        func
-    )
-
-
-def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-
-
-def translate_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the project's error types into one-line click errors with the right exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            raise BadInput(str(exc)) from None
-        except SchemaError as exc:
-            raise Failure(str(exc)) from None
-
-    return wrapper
+from tubesensei.commands.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    AppContext,
+    json_option,
+    pass_app,
+    print_json,
+    translate_errors,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -224,6 +167,15 @@ def db_current(app: AppContext, as_json: bool) -> None:
         print_json({"current": state.current, "head": state.head, "up_to_date": state.up_to_date})
     else:
         click.echo(f"{state.current} (head)" if state.up_to_date else f"{state.current}")
+
+
+def _register_command_modules() -> None:
+    from tubesensei.sim.cli import sim as sim_group
+
+    cli.add_command(sim_group, name="sim")
+
+
+_register_command_modules()
 
 
 # -- entry point --------------------------------------------------------------------------
