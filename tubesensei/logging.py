@@ -121,7 +121,9 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level)
     # googleapiclient logs every request URL (with key=) at INFO; keep it quiet anyway.
-    for noisy in ("googleapiclient.discovery", "urllib3", "httplib2", "asyncio", "aiosqlite"):
+    # huey logs every task execution at INFO; the ledger's own events say more.
+    for noisy in ("googleapiclient.discovery", "urllib3", "httplib2", "asyncio", "aiosqlite",
+                  "huey"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
     structlog.configure(

@@ -65,13 +65,22 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_sync_engine(url: str | URL, busy_timeout_ms: int = 30_000, echo: bool = False) -> Engine:
-    """A synchronous engine (alembic, bulk tools) with the same SQLite behaviour."""
+def create_sync_engine(
+    url: str | URL, busy_timeout_ms: int = 30_000, echo: bool = False, pool_size: int = 0
+) -> Engine:
+    """A synchronous engine with the same SQLite behaviour: alembic and one-off tools use it
+    unpooled; the job ledger (the consumer's hot path) with a pool of ``pool_size``."""
     sync_url = to_sync_url(url)
     if is_sqlite(sync_url):
+        pool: dict[str, Any] = (
+            {"pool_size": pool_size, "max_overflow": pool_size * 2}
+            if pool_size
+            else {"poolclass": NullPool}
+        )
         engine = create_engine(
-            sync_url, echo=echo, poolclass=NullPool,
+            sync_url, echo=echo,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+            **pool,
         )
         _install_sqlite_hooks(engine, busy_timeout_ms)
         return engine

@@ -1,0 +1,16 @@
+"""INSERT ... ON CONFLICT for the dialects we run on (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def insert_for(session: AsyncSession, table: Any) -> Any:
+    """The dialect's ``insert`` (with ``on_conflict_do_update/nothing``) for ``table``."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

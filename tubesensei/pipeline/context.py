@@ -1,0 +1,90 @@
+"""What a pipeline call needs: settings, a database, YouTube clients and a quota meter.
+
+A ``Pipeline`` belongs to one thread: the database engine is bound to that thread's event
+loop, and httplib2 / youtube-transcript-api objects are not thread-safe. The job system makes
+one per worker thread; the CLI makes one per command. YouTube calls are plain blocking calls:
+the loop of a worker thread has nothing else to do meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from tubesensei.config import Settings
+from tubesensei.db.engine import Database
+from tubesensei.pipeline.quota import QuotaMeter
+from tubesensei.youtube.data_api import DataApiClient
+from tubesensei.youtube.errors import ConfigurationError
+from tubesensei.youtube.transcripts import TranscriptClient
+
+T = TypeVar("T")
+
+
+def _secret(value: object) -> str | None:
+    return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    db: Database
+    meter: QuotaMeter = field(default_factory=QuotaMeter)
+    _api: DataApiClient | None = None
+    _transcripts: TranscriptClient | None = None
+
+    @property
+    def api(self) -> DataApiClient:
+        if self._api is None:
+            yt = self.settings.youtube
+            key = _secret(yt.api_key)
+            if not key:
+                raise ConfigurationError(
+                    "no YouTube Data API key: set TUBESENSEI_YOUTUBE__API_KEY or youtube.api_key"
+                )
+            self._api = DataApiClient(
+                key,
+                api_endpoint=yt.api_endpoint,
+                timeout=yt.timeout_seconds,
+                on_units=self.meter.record,
+                unit_costs={
+                    "channels.list": yt.list_cost,
+                    "playlistItems.list": yt.list_cost,
+                    "videos.list": yt.list_cost,
+                    "search.list": yt.search_cost,
+                },
+            )
+        return self._api
+
+    @property
+    def transcripts(self) -> TranscriptClient:
+        if self._transcripts is None:
+            yt, tr = self.settings.youtube, self.settings.transcripts
+            self._transcripts = TranscriptClient(
+                languages=tr.languages,
+                allow_translation=tr.allow_translation,
+                web_base_url=yt.web_base_url,
+                timeout=(yt.connect_timeout_seconds, yt.timeout_seconds),
+                proxy_http=_secret(yt.proxy_http_url),
+                proxy_https=_secret(yt.proxy_https_url),
+                webshare_username=_secret(yt.webshare_username),
+                webshare_password=_secret(yt.webshare_password),
+                webshare_locations=yt.webshare_locations,
+            )
+        return self._transcripts
+
+    async def call_api(self, fn: Callable[..., T], *args: Any) -> T:
+        """Make a blocking Data API call; if it fails, persist the units it spent anyway
+        (Google charges failed calls). On success the caller's transaction persists them."""
+        try:
+            return fn(*args)
+        except BaseException:
+            async with self.db.write() as s:
+                await self.meter.flush(s)
+            raise
+
+    async def close(self) -> None:
+        if self._transcripts is not None:
+            self._transcripts.close()
+        await self.db.dispose()

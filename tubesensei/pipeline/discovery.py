@@ -1,0 +1,321 @@
+"""Video discovery: page a channel's uploads playlist and store what is there.
+
+- Full scan: every page, details in 50-id batches, one transaction per page (a crash keeps
+  what was done; a re-run pays 1 unit per page again but fetches details only for videos it
+  does not know yet).
+- Incremental rescan: stop at the first page whose videos are all known once at least
+  ``discovery.recheck_known`` playlist rows have been looked at (so a video made public late,
+  near the top of the playlist, is still found). Streams stored as live or upcoming by an
+  earlier run are re-checked in one details call at the end (at most 50 of them, those due
+  first), so they are picked up when they finish. An unchanged channel costs 1 unit, 2 when
+  it has streams to re-check.
+  ``discovery.full_reconcile_days`` turns a rescan into a full scan.
+
+The pipeline knows nothing about queues: ``on_page(youtube_channel_id, video_ids)`` is called
+after each page's transaction commits, with the videos that should now get a transcript, so a
+caller can queue them while discovery goes on. (A crash between the commit and the callback
+leaves those videos ``pending``: see :func:`eligible_pending_videos`, which a caller sweeps.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tubesensei.config import TranscriptSettings
+from tubesensei.db.models import Channel, Video
+from tubesensei.pipeline.channels import find_channel, upsert_channel
+from tubesensei.pipeline.context import Pipeline
+from tubesensei.youtube.data_api import MAX_PAGE_SIZE, VideoInfo
+from tubesensei.youtube.errors import NotFoundReason, Permanent
+from tubesensei.youtube.ids import ChannelRef
+
+Mode = Literal["auto", "full", "incremental"]
+OnPage = Callable[[str, list[str]], Awaitable[None]]
+Checkpoint = Callable[[], None]
+
+WAITING_KINDS = ("live", "upcoming")
+
+
+@dataclass
+class DiscoveryResult:
+    youtube_channel_id: str
+    title: str
+    mode: Literal["full", "incremental"]
+    pages: int = 0
+    seen: int = 0
+    new_video_ids: list[str] = field(default_factory=list)
+    updated: int = 0
+    to_transcribe: list[str] = field(default_factory=list)
+    units: int = 0
+    reached_end: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "channel": self.youtube_channel_id,
+            "title": self.title,
+            "mode": self.mode,
+            "pages": self.pages,
+            "seen": self.seen,
+            "new": len(self.new_video_ids),
+            "updated": self.updated,
+            "queued": len(self.to_transcribe),
+            "units": self.units,
+            "reached_end": self.reached_end,
+        }
+
+
+def wants_transcript(kind: str, was_live: bool, rules: TranscriptSettings) -> bool:
+    """Whether a video of this kind gets a transcript under the configured rules."""
+    if kind in WAITING_KINDS:
+        return False
+    if kind == "short":
+        return rules.include_shorts
+    return rules.include_finished_streams or not was_live
+
+
+def _apply_details(video: Video, info: VideoInfo) -> None:
+    video.title = info.title
+    video.description = info.description
+    video.published_at = info.published_at or video.published_at
+    video.duration_s = info.duration_s
+    video.view_count = info.view_count
+    video.like_count = info.like_count
+    video.comment_count = info.comment_count
+    video.kind = info.kind
+    video.was_live = info.was_live
+    video.privacy_status = info.privacy_status
+    video.scheduled_start_at = info.scheduled_start
+
+
+async def _store_details(
+    session: AsyncSession,
+    channel: Channel,
+    details: Sequence[VideoInfo],
+    rules: TranscriptSettings,
+    result: DiscoveryResult,
+) -> list[str]:
+    """Upsert video rows; return the ids that should get a transcript now."""
+    if not details:
+        return []
+    ids = [d.video_id for d in details]
+    existing = {
+        v.youtube_video_id: v
+        for v in (
+            await session.execute(select(Video).where(Video.youtube_video_id.in_(ids)))
+        ).scalars()
+    }
+    eligible: list[str] = []
+    for info in details:
+        video = existing.get(info.video_id)
+        if video is None:
+            video = Video(youtube_video_id=info.video_id, channel_id=channel.id)
+            _apply_details(video, info)
+            video.transcript_status = "waiting" if info.kind in WAITING_KINDS else "pending"
+            session.add(video)
+            result.new_video_ids.append(info.video_id)
+            if wants_transcript(video.kind, video.was_live, rules):
+                eligible.append(info.video_id)
+            continue
+        was_waiting = video.transcript_status == "waiting"
+        _apply_details(video, info)
+        result.updated += 1
+        if was_waiting and info.kind not in WAITING_KINDS:
+            video.transcript_status = "pending"  # the stream has finished
+            if wants_transcript(video.kind, video.was_live, rules):
+                eligible.append(info.video_id)
+    await session.flush()
+    return eligible
+
+
+async def _channel_for(p: Pipeline, ref: ChannelRef) -> Channel:
+    """The stored channel; resolved through the API (1 unit) only when not known yet.
+
+    Only ids, handles and videos are matched locally: a custom name or legacy username is
+    known to YouTube alone, and guessing it from a handle could pick the wrong channel.
+    """
+    if ref.kind in ("id", "handle", "video"):
+        async with p.db.read() as s:
+            channel = await find_channel(s, ref)
+        if channel is not None and channel.uploads_playlist_id:
+            return channel
+    info = await p.call_api(p.api.resolve_channel, ref)
+    async with p.db.write() as s:
+        channel = await upsert_channel(s, info)
+        await p.meter.flush(s)
+    return channel
+
+
+def _choose_mode(channel: Channel, mode: Mode, reconcile_days: int, now: datetime) -> str:
+    if mode != "auto":
+        return mode
+    if channel.last_full_scan_at is None:
+        return "full"
+    if reconcile_days and now - channel.last_full_scan_at >= timedelta(days=reconcile_days):
+        return "full"
+    return "incremental"
+
+
+async def discover_channel(
+    p: Pipeline,
+    ref: ChannelRef,
+    *,
+    mode: Mode = "auto",
+    on_page: OnPage | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> DiscoveryResult:
+    """Discover the channel's videos; see the module docstring for full vs incremental."""
+    start_units = p.meter.total_units
+    channel = await _channel_for(p, ref)
+    now = datetime.now(UTC)
+    chosen = _choose_mode(channel, mode, p.settings.discovery.full_reconcile_days, now)
+    result = DiscoveryResult(channel.youtube_channel_id, channel.title, chosen)  # type: ignore[arg-type]
+    rules = p.settings.transcripts
+    recheck = p.settings.discovery.recheck_known
+    seen_ids: set[str] = set()
+    rows_looked_at = 0
+
+    pages = p.api.iter_upload_pages(channel.uploads_playlist_id or "")
+    while True:
+        if checkpoint is not None:
+            checkpoint()
+        page = await p.call_api(next, pages, None)
+        if page is None:
+            result.reached_end = True
+            break
+        result.pages += 1
+        ids = [e.video_id for e in page.entries if e.video_id not in seen_ids]
+        seen_ids.update(ids)
+        result.seen += len(ids)
+        async with p.db.read() as s:
+            known = set(
+                (
+                    await s.execute(
+                        select(Video.youtube_video_id).where(Video.youtube_video_id.in_(ids))
+                    )
+                ).scalars()
+            )
+        # Known streams still waiting are re-checked once, at the end (_recheck_waiting):
+        # one details call for all of them keeps an unchanged channel's rescan at 2 units.
+        unknown = [i for i in ids if i not in known]
+        details = await p.call_api(p.api.videos_details, unknown) if unknown else []
+        await _commit_page(p, channel, details, rules, result, on_page)
+        # Private and deleted rows count as looked at: they are what a late-public video
+        # near the top of the playlist looks like until it is published.
+        rows_looked_at += len(page.entries) + page.skipped_private + page.skipped_deleted
+        if chosen == "incremental" and not unknown and rows_looked_at >= recheck:
+            break
+
+    await _recheck_waiting(p, channel, rules, result, on_page)
+    async with p.db.write() as s:
+        row = await s.get(Channel, channel.id)
+        if row is not None:
+            row.last_discovered_at = now
+            if chosen == "full" and result.reached_end:
+                row.last_full_scan_at = now
+        await p.meter.flush(s)
+    result.units = p.meter.total_units - start_units
+    return result
+
+
+async def _commit_page(
+    p: Pipeline,
+    channel: Channel,
+    details: Sequence[VideoInfo],
+    rules: TranscriptSettings,
+    result: DiscoveryResult,
+    on_page: OnPage | None,
+) -> None:
+    async with p.db.write() as s:
+        eligible = await _store_details(s, channel, details, rules, result)
+        await p.meter.flush(s)
+    result.to_transcribe.extend(eligible)
+    if on_page is not None and eligible:
+        await on_page(channel.youtube_channel_id, eligible)
+
+
+async def _recheck_waiting(
+    p: Pipeline,
+    channel: Channel,
+    rules: TranscriptSettings,
+    result: DiscoveryResult,
+    on_page: OnPage | None,
+) -> None:
+    """Live/upcoming videos stored by an earlier run: have they finished?
+
+    A full scan re-checks all of them; a rescan the 50 whose start is earliest (one details
+    call: those live now or due first), so a rescan stays cheap on a channel with many
+    scheduled streams; the periodic full scan catches the rest.
+    """
+    stmt = (
+        select(Video.youtube_video_id)
+        .where(Video.channel_id == channel.id, Video.transcript_status == "waiting")
+        .order_by(Video.scheduled_start_at.is_(None), Video.scheduled_start_at, Video.id)
+    )
+    new = set(result.new_video_ids)
+    async with p.db.read() as s:
+        waiting = [vid for vid in (await s.execute(stmt)).scalars() if vid not in new]
+    if result.mode == "incremental":
+        waiting = waiting[:MAX_PAGE_SIZE]
+    if not waiting:
+        return
+    details = await p.call_api(p.api.videos_details, waiting)
+    await _commit_page(p, channel, details, rules, result, on_page)
+
+
+async def add_video(p: Pipeline, youtube_video_id: str) -> str:
+    """Make sure one video is stored (a batch names videos discovery has not seen yet).
+
+    Returns its transcript_status. A stored video costs nothing; a new one, or a stream
+    stored as ``waiting``, costs one details call (plus one to resolve a channel not stored
+    yet). A video YouTube does not return (private, deleted, wrong id) raises Permanent.
+    """
+    async with p.db.read() as s:
+        status = (
+            await s.execute(
+                select(Video.transcript_status).where(Video.youtube_video_id == youtube_video_id)
+            )
+        ).scalar_one_or_none()
+    if status is not None and status != "waiting":
+        return status
+    details = await p.call_api(p.api.videos_details, [youtube_video_id])
+    if not details:
+        async with p.db.write() as s:
+            await p.meter.flush(s)
+        raise Permanent(
+            NotFoundReason.VIDEO_NOT_FOUND,
+            f"video {youtube_video_id} not found (deleted or private)",
+        )
+    channel = await _channel_for(p, ChannelRef("id", details[0].channel_id))
+    result = DiscoveryResult(channel.youtube_channel_id, channel.title, "incremental")
+    await _commit_page(p, channel, details, p.settings.transcripts, result, None)
+    async with p.db.read() as s:
+        return (
+            await s.execute(
+                select(Video.transcript_status).where(Video.youtube_video_id == youtube_video_id)
+            )
+        ).scalar_one()
+
+
+async def eligible_pending_videos(
+    p: Pipeline, youtube_channel_id: str | None = None, limit: int | None = None
+) -> list[str]:
+    """Videos that should get a transcript but have none queued (``pending``), oldest first."""
+    rules = p.settings.transcripts
+    stmt = (
+        select(Video.youtube_video_id, Video.kind, Video.was_live)
+        .where(Video.transcript_status == "pending")
+        .order_by(Video.published_at, Video.id)
+    )
+    if youtube_channel_id is not None:
+        stmt = stmt.join(Channel).where(Channel.youtube_channel_id == youtube_channel_id)
+    async with p.db.read() as s:
+        rows = (await s.execute(stmt)).tuples().all()
+    ids = [vid for vid, kind, was_live in rows if wants_transcript(kind, was_live, rules)]
+    return ids[:limit] if limit is not None else ids
+

@@ -1,0 +1,199 @@
+"""Transcripts: fetch, clean, store with the search index, in one transaction per video.
+
+A permanent miss (captions disabled, no transcript in the wanted languages, video unavailable,
+age restricted, unplayable, PO token required) is an answer, not an error: the video becomes
+``unavailable`` with the reason. Transient and blocked errors are raised to the caller; this
+layer never retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tubesensei.db.engine import Database
+from tubesensei.db.models import UNAVAILABLE_REASONS, Transcript, TranscriptChunk, Video
+from tubesensei.pipeline.cleaning import (
+    CLEANING_VERSION,
+    CleanedTranscript,
+    Segment,
+    clean_segments,
+)
+from tubesensei.pipeline.context import Pipeline
+from tubesensei.youtube.errors import Permanent
+from tubesensei.youtube.transcripts import FetchedTranscript
+
+# A search hit links to the chunk's first second: ~30 s of speech keeps that link close.
+CHUNK_SECONDS = 30.0
+CHUNK_MAX_CHARS = 1200
+
+
+class VideoNotInCorpus(LookupError):
+    """The video id is not stored locally (one-line message)."""
+
+
+@dataclass(frozen=True)
+class TranscriptOutcome:
+    video_id: str
+    status: str  # "done" or "unavailable"
+    reason: str | None = None
+    language_code: str | None = None
+    is_generated: bool | None = None
+    words: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def chunk_segments(segments: Sequence[Segment]) -> list[tuple[float, str]]:
+    """Group cleaned segments into (start, text) stretches of about CHUNK_SECONDS."""
+    chunks: list[tuple[float, str]] = []
+    start: float | None = None
+    parts: list[str] = []
+    size = 0
+    for seg in segments:
+        if start is None:
+            start = seg.start
+        parts.append(seg.text)
+        size += len(seg.text) + 1
+        if seg.end - start >= CHUNK_SECONDS or size >= CHUNK_MAX_CHARS:
+            chunks.append((start, " ".join(parts)))
+            start, parts, size = None, [], 0
+    if parts and start is not None:
+        chunks.append((start, " ".join(parts)))
+    return chunks
+
+
+async def _video(session: AsyncSession, youtube_video_id: str) -> Video:
+    video = (
+        await session.execute(select(Video).where(Video.youtube_video_id == youtube_video_id))
+    ).scalar_one_or_none()
+    if video is None:
+        raise VideoNotInCorpus(f"video {youtube_video_id} is not in the corpus")
+    return video
+
+
+async def _replace_transcript(
+    session: AsyncSession,
+    video: Video,
+    fetched: FetchedTranscript,
+    raw: list[list[Any]],
+    cleaned: CleanedTranscript,
+    now: datetime,
+) -> Transcript:
+    await session.execute(
+        delete(Transcript).where(
+            Transcript.video_id == video.id, Transcript.language_code == fetched.language_code
+        )
+    )
+    transcript = Transcript(
+        video_id=video.id,
+        language_code=fetched.language_code,
+        language=fetched.language,
+        is_generated=fetched.is_generated,
+        translated_from=fetched.translated_from,
+        segments=raw,
+        cleaned_segments=[[s.start, s.duration, s.text] for s in cleaned.segments],
+        text=cleaned.text,
+        word_count=cleaned.word_count,
+        char_count=cleaned.char_count,
+        cleaning_version=CLEANING_VERSION,
+        fetched_at=now,
+    )
+    session.add(transcript)
+    await session.flush()
+    session.add_all(
+        TranscriptChunk(transcript_id=transcript.id, seq=i, start_s=start, text=text)
+        for i, (start, text) in enumerate(chunk_segments(cleaned.segments))
+    )
+    return transcript
+
+
+async def store_transcript(db: Database, fetched: FetchedTranscript) -> TranscriptOutcome:
+    """Clean and store a fetched transcript; the video becomes ``done``. Idempotent."""
+    raw = [[float(s), float(d), str(t)] for s, d, t in fetched.segments]
+    cleaned = clean_segments(Segment(s, d, t) for s, d, t in raw)
+    now = datetime.now(UTC)
+    async with db.write() as s:
+        video = await _video(s, fetched.video_id)
+        await _replace_transcript(s, video, fetched, raw, cleaned, now)
+        video.transcript_status = "done"
+        video.unavailable_reason = None
+        video.transcript_error = None
+    return TranscriptOutcome(
+        fetched.video_id, "done", None, fetched.language_code, fetched.is_generated,
+        cleaned.word_count,
+    )
+
+
+async def mark_unavailable(
+    db: Database, youtube_video_id: str, error: Permanent
+) -> TranscriptOutcome:
+    reason = error.reason if error.reason in UNAVAILABLE_REASONS else "video_unavailable"
+    async with db.write() as s:
+        video = await _video(s, youtube_video_id)
+        video.transcript_status = "unavailable"
+        video.unavailable_reason = reason
+        video.transcript_error = error.message
+    return TranscriptOutcome(youtube_video_id, "unavailable", reason)
+
+
+async def fetch_transcript(p: Pipeline, youtube_video_id: str) -> TranscriptOutcome:
+    """Fetch, clean and store one video's transcript, or record why there is none.
+
+    Raises Transient / Blocked / ConfigurationError for the caller to handle.
+    """
+    async with p.db.read() as s:
+        await _video(s, youtube_video_id)  # fail fast before any network call
+    try:
+        fetched = p.transcripts.fetch(youtube_video_id)
+    except Permanent as exc:
+        return await mark_unavailable(p.db, youtube_video_id, exc)
+    return await store_transcript(p.db, fetched)
+
+
+@dataclass(frozen=True)
+class RecleanReport:
+    transcripts: int
+    changed: int
+
+
+async def reclean(db: Database, *, everything: bool = False, batch: int = 200) -> RecleanReport:
+    """Re-run cleaning from the raw segments (all, or those cleaned by an older version)."""
+    total = changed = 0
+    last_id = 0
+    while True:
+        async with db.write() as s:
+            stmt = select(Transcript).where(Transcript.id > last_id).order_by(Transcript.id)
+            if not everything:
+                stmt = stmt.where(Transcript.cleaning_version < CLEANING_VERSION)
+            rows = (await s.execute(stmt.limit(batch))).scalars().all()
+            if not rows:
+                break
+            for tr in rows:
+                last_id = tr.id
+                total += 1
+                cleaned = clean_segments(
+                    Segment(float(a), float(b), str(c)) for a, b, c in tr.segments
+                )
+                new_segments = [[x.start, x.duration, x.text] for x in cleaned.segments]
+                if cleaned.text != tr.text or new_segments != tr.cleaned_segments:
+                    changed += 1
+                    tr.text = cleaned.text
+                    tr.cleaned_segments = new_segments
+                    tr.word_count = cleaned.word_count
+                    tr.char_count = cleaned.char_count
+                    await s.execute(
+                        delete(TranscriptChunk).where(TranscriptChunk.transcript_id == tr.id)
+                    )
+                    s.add_all(
+                        TranscriptChunk(transcript_id=tr.id, seq=i, start_s=st, text=tx)
+                        for i, (st, tx) in enumerate(chunk_segments(cleaned.segments))
+                    )
+                tr.cleaning_version = CLEANING_VERSION
+    return RecleanReport(total, changed)
