@@ -174,6 +174,10 @@ def _register_command_modules() -> None:
 
     cli.add_command(sim_group, name="sim")
 
+    from tubesensei.commands import jobs
+
+    jobs.register(cli)
+
 
 _register_command_modules()
 
@@ -209,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         import logging
 
         logging.getLogger("tubesensei").exception("unexpected error")
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        click.echo(f"Error: unexpected {type(exc).__name__}: {first_line} (details in the log)",
+                   err=True)
         return EXIT_FAILURE
     return 0
 
