@@ -103,9 +103,12 @@ class Consumer:
         log.info("consumer started", worker_id=self.worker_id, workers=self.workers,
                  queues=self.queues, burst=self.burst, pid=os.getpid())
 
-    def run(self) -> ConsumerSummary:
-        """Start, wait until stopped (signal, or burst finished), shut down gracefully."""
-        if threading.current_thread() is threading.main_thread():
+    def run(self, install_signals: bool = True) -> ConsumerSummary:
+        """Start, wait until stopped (signal, or burst finished), shut down gracefully.
+
+        Signal handlers can only be installed from the main thread (embedders such as the
+        TUI run the consumer elsewhere and call ``stop()`` themselves)."""
+        if install_signals and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self._on_signal)
             signal.signal(signal.SIGTERM, self._on_signal)
         self.start()

@@ -1,0 +1,236 @@
+"""The job system with real consumer threads on temp SQLite files, against the simulator."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.jobs_helpers import query, run_burst, running_consumer, scalar, settings_for
+from tubesensei.jobs.reaper import reap
+from tubesensei.jobs.service import enqueue_channels, enqueue_videos
+from tubesensei.jobs.system import JobSystem, extract_spec
+from tubesensei.sim import SimConfig, running_simulator
+from tubesensei.youtube.ids import parse_channel_ref
+
+
+@pytest.fixture
+def sim():
+    with running_simulator(SimConfig(seed=11, channels=2, videos_per_channel=40)) as s:
+        yield s
+
+
+def expected(sim, channel) -> tuple[set[str], set[str], dict[str, str]]:
+    """(stored video ids, ids with a transcript, id -> unavailable reason) for a channel."""
+    public = {v.video_id for v in channel.videos if v.is_public}
+    waiting = {v.video_id for v in channel.videos if v.is_public and v.kind in ("live", "upcoming")}
+    reasons = {v.video_id: v.unavailable_reason for v in channel.videos
+               if v.is_public and v.unavailable_reason and v.video_id not in waiting}
+    captioned = public - waiting - set(reasons)
+    return public, captioned, reasons
+
+
+def test_full_channel_processing_from_enqueue_to_stored_transcripts(sim, tmp_path: Path) -> None:
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    system = JobSystem(settings)
+    channel = sim.world.channels[0]
+    created = enqueue_channels(system, [parse_channel_ref(channel.handle)])
+    assert created[0].created
+    summary = run_burst(system)
+    public, captioned, reasons = expected(sim, channel)
+    stored = {r[0] for r in query(settings, "SELECT youtube_video_id FROM videos")}
+    assert stored == public
+    done = {r[0] for r in query(settings, "SELECT youtube_video_id FROM videos "
+                                          "WHERE transcript_status='done'")}
+    assert done == captioned
+    unavailable = dict(query(settings, "SELECT youtube_video_id, unavailable_reason FROM videos "
+                                       "WHERE transcript_status='unavailable'"))
+    assert unavailable == reasons
+    assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status != 'completed'") == 0
+    assert summary.outcomes["completed"] == 1 + len(captioned) + len(reasons)
+    # The discovery job's result says what it did.
+    result = query(settings, "SELECT result FROM processing_jobs WHERE job_type='discover_channel'")
+    assert f'"new": {len(public)}' in result[0][0]
+    system.close()
+
+
+def test_enqueueing_twice_returns_the_active_job(sim, tmp_path: Path) -> None:
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    system = JobSystem(settings)
+    handle = sim.world.channels[0].handle
+    first = enqueue_channels(system, [parse_channel_ref(handle)])
+    again = enqueue_channels(system, [parse_channel_ref(handle.upper())])
+    assert again[0].job_id == first[0].job_id and not again[0].created
+    assert again[0].status == "pending"
+    videos = enqueue_videos(system, ["dQw4w9WgXcQ", "dQw4w9WgXcQ"])
+    assert videos[0].job_id == videos[1].job_id
+    assert scalar(settings, "SELECT count(*) FROM processing_jobs") == 2
+    system.close()
+
+
+def test_transient_errors_and_timeouts_are_retried_until_everything_is_stored(
+    sim, tmp_path: Path
+) -> None:
+    sim.set_faults(error_rate=0.25, timeout_rate=0.05, stall_seconds=2.0)
+    settings = settings_for(sim.base_url, tmp_path / "d",
+                            TUBESENSEI_YOUTUBE__TIMEOUT_SECONDS="0.5",
+                            TUBESENSEI_LIMITS__MAX_ATTEMPTS="30")
+    system = JobSystem(settings)
+    channel = sim.world.channels[1]
+    enqueue_channels(system, [parse_channel_ref(channel.channel_id)])
+    run_burst(system, workers=4, burst_wait=2.0, timeout=240)
+    _, captioned, reasons = expected(sim, channel)
+    assert scalar(settings, "SELECT count(*) FROM videos WHERE transcript_status='done'") == len(captioned)
+    assert scalar(settings, "SELECT count(*) FROM videos WHERE transcript_status='unavailable'") == len(reasons)
+    assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status='failed'") == 0
+    retried = scalar(settings, "SELECT count(*) FROM processing_jobs WHERE attempts > 1")
+    assert retried > 0, "the injected faults should have caused retries"
+    system.close()
+
+
+def test_a_channel_youtube_does_not_know_fails_with_the_reason(sim, tmp_path: Path) -> None:
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    system = JobSystem(settings)
+    enqueue_channels(system, [parse_channel_ref("@nobody-here")])
+    run_burst(system)
+    (status, error_class, attempts), = query(
+        settings, "SELECT status, error_class, attempts FROM processing_jobs")
+    assert (status, error_class, attempts) == ("failed", "channel_not_found", 1)
+    system.close()
+
+
+def test_transient_errors_use_up_attempts_then_fail(sim, tmp_path: Path) -> None:
+    sim.set_faults(error_rate=1.0)
+    settings = settings_for(sim.base_url, tmp_path / "d", TUBESENSEI_LIMITS__MAX_ATTEMPTS="3")
+    system = JobSystem(settings)
+    enqueue_channels(system, [parse_channel_ref(sim.world.channels[0].handle)])
+    run_burst(system, burst_wait=2.0)
+    (status, error_class, attempts), = query(
+        settings, "SELECT status, error_class, attempts FROM processing_jobs")
+    assert (status, error_class, attempts) == ("failed", "transient", 3)
+    system.close()
+
+
+def test_duplicate_and_stale_messages_run_a_job_once(sim, tmp_path: Path) -> None:
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    system = JobSystem(settings)
+    video = sim.world.find("manual_en")
+    (created,) = enqueue_videos(system, [video.video_id])
+    # Three more messages for the same job: a duplicate delivery and two stale ones.
+    system.send([("extract_transcript", created.job_id, 0, None)] * 3)
+    sim.reset_stats()
+    run_burst(system)
+    assert scalar(settings, "SELECT attempts FROM processing_jobs WHERE id=:i", i=created.job_id) == 1
+    assert sim.stats()["requests"].get("timedtext", 0) == 1
+    assert scalar(settings, "SELECT count(*) FROM transcripts") == 1
+    system.close()
+
+
+def test_two_consumers_on_one_folder_never_run_a_job_twice(sim, tmp_path: Path) -> None:
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    first, second = JobSystem(settings), JobSystem(settings)
+    for ch in sim.world.channels:
+        enqueue_channels(first, [parse_channel_ref(ch.handle)])
+    sim.reset_stats()
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(run_burst(second, workers=3)))
+    t.start()
+    run_burst(first, workers=3)
+    t.join(120)
+    total_done = sum(s.outcomes.get("completed", 0) for s in out)
+    assert scalar(settings, "SELECT max(attempts) FROM processing_jobs") == 1
+    assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status != 'completed'") == 0
+    jobs = scalar(settings, "SELECT count(*) FROM processing_jobs WHERE job_type='extract_transcript'")
+    assert sim.stats()["requests"].get("player", 0) == jobs  # each video fetched exactly once
+    assert total_done > 0, "the second consumer should have done part of the work"
+    first.close()
+    second.close()
+
+
+def test_graceful_shutdown_puts_unfinished_work_back(sim, tmp_path: Path) -> None:
+    sim.set_faults(latency_ms=400)
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    system = JobSystem(settings)
+    videos = [v.video_id for v in sim.world.videos_by_case("manual_en")][:6]
+    enqueue_videos(system, videos)
+    with running_consumer(system, workers=3, grace_seconds=0.2) as consumer:
+        deadline = time.monotonic() + 10
+        while not consumer.executor.inflight_ids() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert consumer.executor.inflight_ids()
+    rows = query(settings, "SELECT status, attempts FROM processing_jobs")
+    assert all(status in ("pending", "completed") for status, _ in rows), rows
+    assert all(attempts <= 1 for status, attempts in rows)
+    assert any(status == "pending" for status, _ in rows)
+    sim.set_faults(latency_ms=0)
+    run_burst(system)
+    assert scalar(settings, "SELECT count(*) FROM videos WHERE transcript_status='done'") == 6
+    system.close()
+
+
+def test_reaper_recovers_dead_and_hung_workers_and_lost_messages(sim, tmp_path: Path) -> None:
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    system = JobSystem(settings)
+    ids = [v.video_id for v in sim.world.videos_by_case("manual_en")][:3]
+    created = system.submit([extract_spec(v, settings) for v in ids])
+    # Drain the queue: pretend three workers took the messages and then...
+    huey = system.queues.hueys["transcripts"]
+    while huey.dequeue() is not None:
+        pass
+    host = socket.gethostname()
+    dead = system.ledger.claim(created[0].job_id, f"{host}:999999:dead")  # ...one's process died
+    hung = system.ledger.claim(created[1].job_id, "elsewhere:1:hung")  # ...one hung elsewhere
+    assert dead and hung
+    old = datetime.now(UTC) - timedelta(hours=1)
+    engine = system.engine
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE processing_jobs SET heartbeat_at=:t WHERE id=:i"),
+                     {"t": old.replace(tzinfo=None), "i": hung.id})
+        conn.execute(text("UPDATE processing_jobs SET updated_at=:t WHERE id=:i"),
+                     {"t": old.replace(tzinfo=None), "i": created[2].job_id})
+    report = reap(system)
+    assert report.dead_process == [dead.id]
+    assert report.stale_heartbeat == [hung.id]
+    assert report.requeued == [created[2].job_id]
+    # Attempts of interrupted runs are refunded; every job has a message again.
+    assert scalar(settings, "SELECT max(attempts) FROM processing_jobs") == 0
+    assert system.queues.messages("transcripts") == {c.job_id for c in created}
+    run_burst(system)
+    assert scalar(settings, "SELECT count(*) FROM transcripts") == 3
+    system.close()
+
+
+def test_burst_waits_for_retries_due_soon_and_reports_later_ones(sim, tmp_path: Path) -> None:
+    settings = settings_for(sim.base_url, tmp_path / "d",
+                            TUBESENSEI_LIMITS__RETRY_BASE_SECONDS="3600",
+                            TUBESENSEI_LIMITS__RETRY_MAX_SECONDS="3600")
+    sim.set_faults(error_rate=1.0)
+    system = JobSystem(settings)
+    enqueue_videos(system, [sim.world.find("manual_en").video_id])
+    summary = run_burst(system, burst_wait=1.0)
+    assert summary.outcomes == {"retrying": 1}
+    assert summary.remaining["transcripts"]["retrying"] == 1
+    assert "next_retry_at" in summary.remaining["transcripts"]
+    system.close()
+
+
+def test_kinds_waiting_and_rules(sim, tmp_path: Path) -> None:
+    settings = settings_for(sim.base_url, tmp_path / "d",
+                            TUBESENSEI_TRANSCRIPTS__INCLUDE_SHORTS="false")
+    system = JobSystem(settings)
+    channel = sim.world.channels[0]
+    enqueue_channels(system, [parse_channel_ref(channel.channel_id)])
+    run_burst(system)
+    shorts = scalar(settings, "SELECT count(*) FROM videos WHERE kind='short'")
+    assert shorts > 0
+    assert scalar(settings, "SELECT count(*) FROM videos WHERE kind='short' "
+                            "AND transcript_status != 'pending'") == 0
+    assert scalar(settings, "SELECT count(*) FROM videos WHERE kind IN ('live','upcoming') "
+                            "AND transcript_status != 'waiting'") == 0
+    system.close()
