@@ -73,7 +73,8 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
     _report(created, "discover")
 
 
-@enqueue_group.command(name="video")
+# Video ids may begin with "-": let click pass unknown "-xyz" words through as ids.
+@enqueue_group.command(name="video", context_settings={"ignore_unknown_options": True})
 @click.argument("refs", nargs=-1, required=True)
 @click.option("--priority", type=PRIORITY, default=None, help="Higher runs first (default 5).")
 @pass_app

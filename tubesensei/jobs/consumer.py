@@ -108,13 +108,18 @@ class Consumer:
 
         Signal handlers can only be installed from the main thread (embedders such as the
         TUI run the consumer elsewhere and call ``stop()`` themselves)."""
+        previous: dict[int, Any] = {}
         if install_signals and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self._on_signal)
-            signal.signal(signal.SIGTERM, self._on_signal)
-        self.start()
-        while not self._stop.wait(0.2):
-            pass
-        return self.shutdown()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        try:
+            self.start()
+            while not self._stop.wait(0.2):
+                pass
+            return self.shutdown()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self._signals += 1

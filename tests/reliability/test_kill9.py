@@ -1,0 +1,104 @@
+"""kill -9 a consumer at any moment: nothing is lost, nothing is done twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.jobs_helpers import query, scalar, settings_for, sim_environ
+from tubesensei.sim import SimConfig, running_simulator
+
+
+def consumer(exe: list[str], env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*exe, "run-consumer", "--workers", "4", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after_done", [0, 12])
+def test_kill9_midway_then_restart_ends_identically(
+    tubesensei_exe: list[str], tmp_path: Path, kill_after_done: int
+) -> None:
+    with running_simulator(SimConfig(seed=5, channels=1, videos_per_channel=60,
+                                     latency_ms=25)) as sim:
+        data = tmp_path / "data"
+        env = {**os.environ, **sim_environ(sim.base_url, data)}
+        settings = settings_for(sim.base_url, data)
+        channel = sim.world.channels[0]
+        out = subprocess.run([*tubesensei_exe, "enqueue", "channel", channel.handle], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+
+        first = consumer(tubesensei_exe, env)
+        if kill_after_done:
+            wait_for(lambda: scalar(settings, "SELECT count(*) FROM transcripts") >= kill_after_done)
+        else:  # in the middle of discovery: the job is running, nothing stored yet
+            wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                              "WHERE status='running'") >= 1)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        running = scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status='running'")
+        assert running >= 1, "the kill should leave running jobs behind"
+
+        second = consumer(tubesensei_exe, env, "--burst", "--burst-wait", "2")
+        stdout, stderr = second.communicate(timeout=180)
+        assert second.returncode == 0, stderr[-2000:]
+        assert "consumer stopped" in stdout
+
+        public = {v.video_id for v in channel.videos if v.is_public}
+        captioned = {v.video_id for v in channel.videos if v.is_public
+                     and v.kind not in ("live", "upcoming") and not v.unavailable_reason}
+        stored = {r[0] for r in query(settings, "SELECT youtube_video_id FROM videos")}
+        done = {r[0] for r in query(settings, "SELECT v.youtube_video_id FROM videos v "
+                                              "JOIN transcripts t ON t.video_id = v.id")}
+        assert stored == public and done == captioned
+        assert scalar(settings, "SELECT count(*) FROM transcripts") == len(captioned)
+        assert scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                "WHERE status NOT IN ('completed')") == 0
+        # Killed attempts were refunded: nothing looks like it failed.
+        assert scalar(settings, "SELECT max(attempts) FROM processing_jobs") == 1
+
+
+@pytest.mark.slow
+def test_sigterm_is_graceful_and_a_second_signal_exits_at_once(
+    tubesensei_exe: list[str], tmp_path: Path
+) -> None:
+    with running_simulator(SimConfig(seed=6, channels=1, videos_per_channel=40,
+                                     latency_ms=300)) as sim:
+        data = tmp_path / "data"
+        env = {**os.environ, **sim_environ(sim.base_url, data)}
+        settings = settings_for(sim.base_url, data)
+        subprocess.run([*tubesensei_exe, "enqueue", "channel", sim.world.channels[0].handle],
+                       env=env, check=True, capture_output=True, timeout=60)
+        proc = consumer(tubesensei_exe, env, "--grace", "1")
+        wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                          "WHERE status='running'") >= 1)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 0, stderr[-2000:]
+        assert "Traceback" not in stderr
+        assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status='running'") == 0
+
+        proc = consumer(tubesensei_exe, env, "--grace", "30")
+        wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                          "WHERE status='running'") >= 1)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode == 130 and time.monotonic() - started < 5
