@@ -41,8 +41,9 @@ def settings_for(base_url: str, data_dir: Path, **extra: str) -> Settings:
 def run_burst(system: JobSystem, workers: int = 4, burst_wait: float = 1.0,
               timeout: float = 120.0) -> ConsumerSummary:
     """Run a burst consumer in a thread (no signal handlers) and wait for it."""
+    # Periodic tasks off: a run that crosses a minute boundary must not rescan by itself.
     consumer = Consumer(system, workers=workers, burst=True, burst_wait=burst_wait,
-                        grace_seconds=5)
+                        grace_seconds=5, periodic_tasks=False)
     out: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: out.setdefault("s", consumer.run(False)))
     thread.start()
@@ -56,6 +57,7 @@ def run_burst(system: JobSystem, workers: int = 4, burst_wait: float = 1.0,
 
 @contextmanager
 def running_consumer(system: JobSystem, **kwargs: Any) -> Iterator[Consumer]:
+    kwargs.setdefault("periodic_tasks", False)
     consumer = Consumer(system, **kwargs)
     consumer.start()
     try:

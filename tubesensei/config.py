@@ -116,9 +116,15 @@ class LimitSettings(Section):
     blocked_cooldown_max_seconds: float = Field(7200.0, ge=0)
     """Longest pause of the transcripts queue when blocked."""
     soft_time_limit_seconds: float = Field(1500.0, gt=0)
-    """A job running this long is asked to stop at its next checkpoint."""
+    """A discovery/batch job running this long is asked to stop at its next checkpoint."""
     hard_time_limit_seconds: float = Field(1800.0, gt=0)
-    """A job running this long is failed with a timeout; its late result is ignored."""
+    """A discovery/batch job running this long is failed with a timeout (late result ignored)."""
+    transcript_soft_time_limit_seconds: float = Field(120.0, gt=0)
+    """Soft time limit of one transcript job (fetch + store)."""
+    transcript_hard_time_limit_seconds: float = Field(180.0, gt=0)
+    """Hard time limit of one transcript job."""
+    shutdown_grace_seconds: float = Field(30.0, ge=0)
+    """How long running jobs may take to finish when run-consumer is asked to stop."""
     max_concurrent_jobs: int = Field(10, ge=1)
     """Most jobs one consumer runs at once, across its queues."""
     max_videos_per_batch: int = Field(50, ge=1)

@@ -8,6 +8,8 @@ import click
 
 from tubesensei.commands.common import (
     AppContext,
+    BadInput,
+    Failure,
     json_option,
     pass_app,
     print_json,
@@ -101,9 +103,70 @@ def enqueue_video(app: AppContext, refs: tuple[str, ...], priority: int | None) 
     _report(created, "transcript")
 
 
+@enqueue_group.command(name="batch", context_settings={"ignore_unknown_options": True})
+@click.argument("refs", nargs=-1)
+@click.option("--name", required=True, help="A name for the session (shown in reports).")
+@click.option("--file", "file", type=click.File("r"), help="Read video references from a file "
+              "(one per line; '#' starts a comment; '-' reads stdin).")
+@click.option("--channel", "channel", help="All pending videos of this stored channel.")
+@click.option("--priority", type=PRIORITY, default=0, show_default=True)
+@pass_app
+@translate_errors
+def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str, file: Any,
+                  channel: str | None, priority: int) -> None:
+    """Queue a processing session: one transcript job per video, with a report.
+
+    \b
+    Example:
+        tubesensei enqueue batch dQw4w9WgXcQ jNQXAC9IVRw --name "two classics"
+        tubesensei enqueue batch --file ids.txt --name "reading list"
+        tubesensei enqueue batch --channel @veritasium --name "veritasium backlog"
+    """
+    from tubesensei.jobs.sessions import create_batch
+    from tubesensei.youtube.ids import parse_channel_ref, parse_video_id
+
+    lines = list(refs)
+    if file is not None:
+        lines += [ln.split("#", 1)[0].strip() for ln in file.read().splitlines()]
+    ids = [parse_video_id(r) for r in lines if r]
+    ref = parse_channel_ref(channel) if channel else None
+    if not ids and ref is None:
+        raise BadInput("give video references, --file or --channel")
+    system = _system(app)
+    try:
+        if ref is not None:
+            ids += _pending_videos_of(app, ref)
+        if not ids:
+            raise Failure("no videos to process: the channel has no pending videos")
+        session_id, batches = create_batch(system, name, ids, priority,
+                                           source="channel" if ref else "videos")
+    finally:
+        system.close()
+    click.echo(f"session {session_id} \"{name}\": {len(set(ids))} videos in {batches} batch(es)")
+
+
+def _pending_videos_of(app: AppContext, ref: Any) -> list[str]:
+    from tubesensei.commands.common import run_async
+    from tubesensei.pipeline.channels import get_channel
+    from tubesensei.pipeline.context import Pipeline
+    from tubesensei.pipeline.discovery import eligible_pending_videos
+
+    async def go() -> list[str]:
+        db = app.runtime().database()
+        try:
+            async with db.read() as s:
+                channel = await get_channel(s, ref)
+            pipeline = Pipeline(app.runtime().settings, db)
+            return await eligible_pending_videos(pipeline, channel.youtube_channel_id)
+        finally:
+            await db.dispose()
+
+    return run_async(go())
+
+
 @click.group(name="jobs")
 def jobs_group() -> None:
-    """Inspect the job ledger."""
+    """Inspect the job ledger, cancel and retry jobs."""
 
 
 JOB_TYPES_CHOICE = click.Choice(["discover_channel", "extract_transcript", "sync_channel"])
@@ -183,6 +246,71 @@ def jobs_show(app: AppContext, job_id: int, as_json: bool) -> None:
         click.echo(f"{key.ljust(width)}  {value if value is not None else ''}")
 
 
+@jobs_group.command(name="cancel")
+@click.argument("job_ids", nargs=-1, type=int)
+@click.option("--session", "session_id", type=int, help="Cancel a session's remaining jobs.")
+@pass_app
+@translate_errors
+def jobs_cancel(app: AppContext, job_ids: tuple[int, ...], session_id: int | None) -> None:
+    """Cancel jobs: a queued job never runs; a running one stops at its next checkpoint.
+
+    \b
+    Example:
+        tubesensei jobs cancel 42 43
+        tubesensei jobs cancel --session 3
+    """
+    from tubesensei.jobs.queries import get_job
+    from tubesensei.jobs.sessions import session_job_ids
+
+    if not job_ids and session_id is None:
+        raise BadInput("give job ids or --session ID")
+    system = _system(app)
+    try:
+        ids = list(job_ids)
+        for job_id in ids:
+            get_job(system.engine, job_id)  # JobNotFound → exit 1 before anything changes
+        if session_id is not None:
+            ids += session_job_ids(system.engine, session_id)
+        cancelled, requested = system.ledger.cancel(ids)
+    finally:
+        system.close()
+    click.echo(f"cancelled {len(cancelled)} queued job(s); asked {len(requested)} running "
+               "job(s) to stop")
+
+
+@jobs_group.command(name="retry")
+@click.argument("job_id", type=int, required=False)
+@click.option("--type", "job_type", type=JOB_TYPES_CHOICE, help="Retry failed jobs of this type.")
+@click.option("--session", "session_id", type=int, help="Retry a session's failed jobs.")
+@click.option("--force", is_flag=True, help="Also jobs that used all their attempts (and give "
+              "them their attempts back).")
+@pass_app
+@translate_errors
+def jobs_retry(app: AppContext, job_id: int | None, job_type: str | None,
+               session_id: int | None, force: bool) -> None:
+    """Re-queue failed jobs that still have attempts (all of them with --force).
+
+    \b
+    Example:
+        tubesensei jobs retry --type extract_transcript
+        tubesensei jobs retry 42 --force
+    """
+    from tubesensei.jobs.queries import get_job
+
+    system = _system(app)
+    try:
+        if job_id is not None:
+            get_job(system.engine, job_id)
+        messages = system.ledger.retry_failed(job_id=job_id, job_type=job_type,
+                                              session_id=session_id, force=force)
+        system.send(messages)
+    finally:
+        system.close()
+    click.echo(f"re-queued {len(messages)} failed job(s)")
+    if not messages and not force:
+        click.echo("(jobs that used all their attempts need --force)")
+
+
 @click.command(name="run-consumer")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker threads shared by the queues (default: limits.worker_concurrency).")
@@ -192,12 +320,17 @@ def jobs_show(app: AppContext, job_id: int, as_json: bool) -> None:
 @click.option("--burst", is_flag=True, help="Exit when no job is runnable or due soon.")
 @click.option("--burst-wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="With --burst: wait for retries due within this many seconds.")
-@click.option("--grace", type=click.FloatRange(min=0), default=30.0, show_default=True,
-              help="Seconds running jobs get to finish after Ctrl-C / SIGTERM.")
+@click.option("--grace", type=click.FloatRange(min=0), default=None,
+              help="Seconds running jobs get to finish after Ctrl-C / SIGTERM "
+                   "(default: limits.shutdown_grace_seconds).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve Prometheus metrics on this port (default: metrics.port; 0 = any).")
+@click.option("--no-metrics", is_flag=True, help="Do not serve metrics.")
 @pass_app
 @translate_errors
 def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], burst: bool,
-                 burst_wait: float, grace: float) -> None:
+                 burst_wait: float, grace: float | None, metrics_port: int | None,
+                 no_metrics: bool) -> None:
     """Run the job queue: worker threads in this process, until Ctrl-C (or --burst).
 
     Logs go to stderr (JSON lines, or a readable console on a terminal).
@@ -211,10 +344,17 @@ def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], 
     from tubesensei.jobs.queues import QUEUES
 
     system = _system(app, log_to_stderr=True)
+    metrics = system.settings.metrics
+    port = None if (no_metrics or not metrics.enabled) else (
+        metrics.port if metrics_port is None else metrics_port)
     try:
         consumer = Consumer(system, workers=workers, queues=queues or QUEUES, burst=burst,
-                            burst_wait=burst_wait, grace_seconds=grace)
-        summary = consumer.run()
+                            burst_wait=burst_wait, grace_seconds=grace, metrics_port=port)
+        try:
+            summary = consumer.run()
+        except OSError as exc:
+            raise Failure(f"cannot serve metrics on port {port}: {exc.strerror} "
+                          "(use --metrics-port or --no-metrics)") from None
     finally:
         system.close()
     done = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "no jobs"
@@ -229,3 +369,6 @@ def register(cli: click.Group) -> None:
     cli.add_command(enqueue_group)
     cli.add_command(jobs_group)
     cli.add_command(run_consumer)
+    from tubesensei.commands import ops
+
+    ops.register(cli)

@@ -129,7 +129,8 @@ class Video(TimestampMixin, Base):
         Index("ix_videos_channel_published", "channel_id", "published_at"),
         Index("ix_videos_channel_status", "channel_id", "transcript_status"),
         Index("ix_videos_transcript_status", "transcript_status", "published_at"),
-        Index("ix_videos_kind", "kind"),
+        # kind lists are shown newest first: (kind) alone made SQLite sort every match.
+        Index("ix_videos_kind_published", "kind", "published_at"),
         Index("ix_videos_published_at", "published_at"),
     )
 
@@ -244,6 +245,9 @@ class ProcessingJob(Base):
         Index("ix_processing_jobs_entity", "entity_id"),
         Index("ix_processing_jobs_finished_at", "finished_at"),
         Index("ix_processing_jobs_created_at", "created_at"),
+        # jobs lists filtered by status or type, newest first, without sorting every match.
+        Index("ix_processing_jobs_status_created", "status", "created_at"),
+        Index("ix_processing_jobs_type_created", "job_type", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -281,3 +285,70 @@ class QuotaUsage(Base):
     units: Mapped[int] = mapped_column(Integer, default=0)
     calls: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QueueState(Base):
+    """Pauses and the circuit breaker of a queue, shared by every consumer.
+
+    ``paused`` is a person's pause (queues pause/resume). ``paused_until`` is an automatic one
+    (the Data API quota, until it resets). The breaker (transcripts: YouTube blocking us) is
+    closed, open until ``breaker_until``, or half_open while one probe job runs.
+    """
+
+    __tablename__ = "queue_state"
+    __table_args__ = (
+        CheckConstraint("breaker_state IN ('closed', 'open', 'half_open')", name="breaker_state"),
+    )
+
+    queue: Mapped[str] = mapped_column(String(32), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    paused_until: Mapped[datetime | None]
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    breaker_state: Mapped[str] = mapped_column(String(16), default="closed")
+    breaker_until: Mapped[datetime | None]
+    breaker_opens: Mapped[int] = mapped_column(Integer, default=0)
+    breaker_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Consumer(Base):
+    """A run-consumer process: its threads, per-queue concurrency and counters (workers)."""
+
+    __tablename__ = "consumers"
+    __table_args__ = (Index("ix_consumers_heartbeat_at", "heartbeat_at"),)
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    queues: Mapped[list[Any]] = mapped_column(JSON)
+    concurrency: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """Per-queue cap of jobs running at once; ``workers scale`` changes it live."""
+    threads: Mapped[int] = mapped_column(Integer, default=0)
+    inflight: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None]
+
+
+class PeriodicRun(Base):
+    """The last cron slot each periodic task ran for: a compare-and-set picks one consumer."""
+
+    __tablename__ = "periodic_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_slot: Mapped[datetime | None]
+    last_run_at: Mapped[datetime | None]
+    last_worker: Mapped[str | None] = mapped_column(String(128))
+    last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RateLimit(Base):
+    """A shared pacing slot: the earliest time the next call may start (seconds since epoch)."""
+
+    __tablename__ = "rate_limits"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float, default=0.0)
+    waits: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,7 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """The dialect's ``insert`` (with ``on_conflict_do_update/nothing``) for ``table``."""
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
+    return insert_for_engine(session.get_bind(), table)
+
+
+def insert_for_engine(engine: Any, table: Any) -> Any:
+    """The same, for Core statements on a synchronous engine or connection."""
+    if engine.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

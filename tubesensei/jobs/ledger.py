@@ -21,13 +21,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, and_, bindparam, case, func, or_, select, update
 
-from tubesensei.db.models import ACTIVE_JOB_STATUSES, ProcessingJob, Video
+from tubesensei.db.models import (
+    ACTIVE_JOB_STATUSES,
+    FINISHED_JOB_STATUSES,
+    ProcessingJob,
+    ProcessingSession,
+    Video,
+)
+from tubesensei.db.upsert import insert_for_engine
 
 JOBS = ProcessingJob.__table__
 VIDEOS = Video.__table__
+SESSIONS = ProcessingSession.__table__
 RUNNABLE = ("pending", "retrying")
 # The error recorded on a job must stay readable in a table cell and the TUI.
 MAX_ERROR_CHARS = 2000
@@ -71,6 +78,30 @@ class ClaimedJob:
     session_id: int | None
 
 
+# The two statements every job runs, built once with bind parameters: building a Core
+# statement and its cache key on each call cost more than the SQLite work itself (about
+# 250 µs per call, half the no-op job's cost; see benchmarks/queue.py).
+_NOW = bindparam("b_now", type_=JOBS.c.updated_at.type)
+_CLAIM = (
+    update(JOBS)
+    .where(JOBS.c.id == bindparam("b_id"), JOBS.c.status.in_(RUNNABLE),
+           JOBS.c.cancel_requested.is_(False))
+    .values(status="running", attempts=JOBS.c.attempts + 1,
+            worker_id=bindparam("b_worker", type_=JOBS.c.worker_id.type),
+            started_at=_NOW, heartbeat_at=_NOW, next_retry_at=None, updated_at=_NOW)
+    .returning(JOBS.c.id, JOBS.c.job_type, JOBS.c.entity_id, JOBS.c.queue, JOBS.c.priority,
+               JOBS.c.attempts, JOBS.c.max_attempts, JOBS.c["metadata"], JOBS.c.session_id)
+)
+_COMPLETE = (
+    update(JOBS)
+    .where(JOBS.c.id == bindparam("b_id"), JOBS.c.status == "running",
+           JOBS.c.worker_id == bindparam("b_worker", type_=JOBS.c.worker_id.type))
+    .values(status="completed", result=bindparam("b_result", type_=JOBS.c.result.type),
+            finished_at=_NOW, error=None, error_class=None, updated_at=_NOW)
+    .returning(JOBS.c.session_id)
+)
+
+
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -79,7 +110,7 @@ class Ledger:
     # -- creation ---------------------------------------------------------------------
 
     def _insert(self) -> Any:
-        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(JOBS)
+        return insert_for_engine(self.engine, JOBS)
 
     def create_many(
         self, specs: Sequence[JobSpec], *, mark_videos_queued: bool = True
@@ -157,53 +188,43 @@ class Ledger:
 
     def claim(self, job_id: int, worker_id: str) -> ClaimedJob | None:
         """pending/retrying → running (attempts + 1), or None if the job is not runnable."""
-        now = now_utc()
-        stmt = (
-            update(JOBS)
-            .where(
-                JOBS.c.id == job_id,
-                JOBS.c.status.in_(RUNNABLE),
-                JOBS.c.cancel_requested.is_(False),
-            )
-            .values(
-                status="running",
-                attempts=JOBS.c.attempts + 1,
-                worker_id=worker_id,
-                started_at=now,
-                heartbeat_at=now,
-                next_retry_at=None,
-                updated_at=now,
-            )
-            .returning(
-                JOBS.c.id, JOBS.c.job_type, JOBS.c.entity_id, JOBS.c.queue, JOBS.c.priority,
-                JOBS.c.attempts, JOBS.c.max_attempts, JOBS.c["metadata"], JOBS.c.session_id,
-            )
-        )
+        params = {"b_id": job_id, "b_worker": worker_id, "b_now": now_utc()}
         with self.engine.begin() as conn:
-            row = conn.execute(stmt).first()
+            row = conn.execute(_CLAIM, params).first()
         if row is None:
             return None
         metadata = row[7] if isinstance(row[7], dict) else json.loads(row[7] or "{}")
         return ClaimedJob(row[0], row[1], row[2], row[3], row[4], row[5], row[6], metadata, row[8])
 
     def _finish(self, job_id: int, worker_id: str, conn: Any = None, **values: Any) -> bool:
+        """running → a new state, if this worker still holds the job. A job that ends its
+        session completes the session in the same transaction."""
         now = now_utc()
         values.setdefault("updated_at", now)
         stmt = (
             update(JOBS)
             .where(JOBS.c.id == job_id, JOBS.c.status == "running", JOBS.c.worker_id == worker_id)
             .values(**values)
+            .returning(JOBS.c.session_id)
         )
-        if conn is not None:
-            return conn.execute(stmt).rowcount == 1
-        with self.engine.begin() as c:
-            return c.execute(stmt).rowcount == 1
+        if conn is None:
+            with self.engine.begin() as c:
+                return self._finish_in(c, stmt, values["status"])
+        return self._finish_in(conn, stmt, values["status"])
+
+    def _finish_in(self, conn: Any, stmt: Any, status: str,
+                   params: dict[str, Any] | None = None) -> bool:
+        row = conn.execute(stmt, params).first()
+        if row is None:
+            return False
+        if row[0] is not None and status in FINISHED_JOB_STATUSES:
+            complete_session_if_done(conn, row[0])
+        return True
 
     def complete(self, job_id: int, worker_id: str, result: dict[str, Any] | None = None) -> bool:
-        return self._finish(
-            job_id, worker_id, status="completed", result=result, finished_at=now_utc(),
-            error=None, error_class=None,
-        )
+        params = {"b_id": job_id, "b_worker": worker_id, "b_now": now_utc(), "b_result": result}
+        with self.engine.begin() as conn:
+            return self._finish_in(conn, _COMPLETE, "completed", params)
 
     def fail(self, job_id: int, worker_id: str, error_class: str, error: str,
              video_status: str | None = "failed") -> bool:
@@ -236,7 +257,7 @@ class Ledger:
             error=error[:MAX_ERROR_CHARS], heartbeat_at=None,
         )
         if refund_attempt:
-            values["attempts"] = func.max(JOBS.c.attempts - 1, 0)
+            values["attempts"] = _refunded_attempts()
         return due if self._finish(job_id, worker_id, **values) else None
 
     def _set_video_status_for_job(self, conn: Any, job_id: int, status: str) -> None:
@@ -251,6 +272,74 @@ class Ledger:
                 )
                 .values(transcript_status=status, updated_at=now_utc())
             )
+
+    def cancel(self, job_ids: Sequence[int]) -> tuple[list[int], list[int]]:
+        """Queued jobs end ``cancelled`` now (their messages find nothing to run); running
+        ones are asked to stop at their next checkpoint. Returns (cancelled, requested)."""
+        now = now_utc()
+        ids = list(job_ids)
+        if not ids:
+            return [], []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(ids), JOBS.c.status.in_(RUNNABLE))
+                .values(status="cancelled", finished_at=now, updated_at=now,
+                        error_class="cancelled", error="cancelled before it ran",
+                        next_retry_at=None)
+                .returning(JOBS.c.id, JOBS.c.session_id)
+            ).all()
+            for job_id, _session in rows:
+                self._set_video_status_for_job(conn, job_id, "pending")
+            for session_id in {r[1] for r in rows if r[1] is not None}:
+                complete_session_if_done(conn, session_id)
+            requested = conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(ids), JOBS.c.status == "running")
+                .values(cancel_requested=True, updated_at=now)
+                .returning(JOBS.c.id)
+            ).scalars().all()
+        return [r[0] for r in rows], list(requested)
+
+    def retry_failed(self, *, job_id: int | None = None, job_type: str | None = None,
+                     session_id: int | None = None, force: bool = False
+                     ) -> list[tuple[str, int, int, None]]:
+        """failed → pending for jobs that still have attempts (all of them with ``force``,
+        which also gives them their attempts back). A job whose entity has another active
+        job meanwhile is left alone. Returns the messages to send."""
+        now = now_utc()
+        other = JOBS.alias("other")
+        conds = [JOBS.c.status == "failed"]
+        if job_id is not None:
+            conds.append(JOBS.c.id == job_id)
+        if job_type is not None:
+            conds.append(JOBS.c.job_type == job_type)
+        if session_id is not None:
+            conds.append(JOBS.c.session_id == session_id)
+        if not force:
+            conds.append(JOBS.c.attempts < JOBS.c.max_attempts)
+        conds.append(~select(other.c.id).where(
+            other.c.job_type == JOBS.c.job_type, other.c.entity_id == JOBS.c.entity_id,
+            other.c.status.in_(ACTIVE_JOB_STATUSES)).exists())
+        values: dict[str, Any] = dict(status="pending", finished_at=None, updated_at=now,
+                                      worker_id=None, next_retry_at=None, cancel_requested=False)
+        if force:
+            values["attempts"] = 0
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(JOBS).where(*conds).values(**values)
+                .returning(JOBS.c.job_type, JOBS.c.id, JOBS.c.priority, JOBS.c.entity_id,
+                           JOBS.c.session_id)
+            ).all()
+            videos = [r[3] for r in rows if r[0] == "extract_transcript"]
+            for chunk in _chunks(videos, 500):
+                conn.execute(update(VIDEOS).where(VIDEOS.c.youtube_video_id.in_(chunk))
+                             .values(transcript_status="queued", updated_at=now))
+            sessions = {r[4] for r in rows if r[4] is not None}
+            if sessions:
+                conn.execute(update(SESSIONS).where(SESSIONS.c.id.in_(sessions))
+                             .values(status="running", completed_at=None))
+        return [(r[0], r[1], r[2], None) for r in rows]
 
     def heartbeat(self, worker_id: str, job_ids: Sequence[int]) -> int:
         """One UPDATE for all of a consumer's in-flight jobs."""
@@ -285,20 +374,33 @@ class Ledger:
         ]
 
     def put_back(self, job_ids: Sequence[int], reason: str) -> list[int]:
-        """running → pending for jobs whose worker is gone. The interrupted attempt is refunded:
-        a crash is not the job's fault (a job that crashes its worker every time is failed by
-        the reaper after max_attempts puts-back; see ``puts_back`` in metadata)."""
+        """running → pending for jobs whose worker is gone (or stopping). The interrupted
+        attempt is refunded: a crash is not the job's fault. A job somebody asked to cancel
+        ends ``cancelled`` instead. Returns the ids put back (to be re-queued)."""
         if not job_ids:
             return []
         now = now_utc()
+        ids = list(job_ids)
         with self.engine.begin() as conn:
+            cancelled = conn.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(ids), JOBS.c.status == "running",
+                       JOBS.c.cancel_requested.is_(True))
+                .values(status="cancelled", finished_at=now, updated_at=now, worker_id=None,
+                        error_class="cancelled", error="cancelled while running")
+                .returning(JOBS.c.id, JOBS.c.session_id)
+            ).all()
+            for job_id, session_id in cancelled:
+                self._set_video_status_for_job(conn, job_id, "pending")
+                if session_id is not None:
+                    complete_session_if_done(conn, session_id)
             rows = conn.execute(
                 update(JOBS)
-                .where(JOBS.c.id.in_(list(job_ids)), JOBS.c.status == "running")
+                .where(JOBS.c.id.in_(ids), JOBS.c.status == "running")
                 .values(
                     status="pending", worker_id=None, heartbeat_at=None, updated_at=now,
                     error_class="interrupted", error=reason,
-                    attempts=func.max(JOBS.c.attempts - 1, 0),
+                    attempts=_refunded_attempts(),
                 )
                 .returning(JOBS.c.id)
             ).all()
@@ -386,3 +488,37 @@ def waiting_summary(engine: Engine) -> dict[str, dict[str, Any]]:
         if due is not None:
             entry["next_retry_at"] = due.replace(tzinfo=UTC).isoformat()
     return out
+
+
+def complete_session_if_done(conn: Any, session_id: int) -> bool:
+    """Mark the session completed when none of its jobs is active any more (same transaction
+    as the job that ended it). Progress itself is never stored: it is derived from the jobs."""
+    now = now_utc()
+    active = (
+        select(JOBS.c.id)
+        .where(JOBS.c.session_id == session_id, JOBS.c.status.in_(ACTIVE_JOB_STATUSES))
+        .exists()
+    )
+    return conn.execute(
+        update(SESSIONS)
+        .where(SESSIONS.c.id == session_id, SESSIONS.c.status.in_(("pending", "running")), ~active)
+        .values(status="completed", completed_at=now)
+    ).rowcount == 1
+
+
+def runnable_outside(engine: Engine, queues: set[str]) -> int:
+    """Runnable jobs (pending, or retrying and due) in queues other than ``queues``."""
+    now = now_utc()
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).where(
+                JOBS.c.queue.not_in(list(queues)),
+                or_(JOBS.c.status == "pending",
+                    and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now)),
+            )
+        ).scalar_one()
+
+
+def _refunded_attempts() -> Any:
+    """attempts - 1, never below 0 (portable: no two-argument max on PostgreSQL)."""
+    return case((JOBS.c.attempts > 0, JOBS.c.attempts - 1), else_=0)

@@ -29,11 +29,13 @@ JOB_TYPES: dict[str, str] = {
     "discover_channel": DISCOVERY,
     "sync_channel": DISCOVERY,
     "extract_transcript": TRANSCRIPTS,
+    "batch_process": BATCH,
 }
 TASK_NAMES: dict[str, str] = {
     "discover_channel": "discover_channel_videos",
     "sync_channel": "sync_channel_metadata",
     "extract_transcript": "extract_transcript",
+    "batch_process": "batch_process_transcripts",
 }
 
 

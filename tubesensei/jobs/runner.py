@@ -17,8 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from tubesensei.db.engine import Database
+from tubesensei.jobs.control import QueueControl
 from tubesensei.jobs.ledger import ClaimedJob, Created, JobSpec
-from tubesensei.jobs.policy import Decision, JobCancelled, JobInterrupted, decide
+from tubesensei.jobs.ledger import now_utc as ledger_now
+from tubesensei.jobs.metrics import JobMetrics
+from tubesensei.jobs.policy import Decision, JobCancelled, JobInterrupted, SoftTimeLimit, decide
+from tubesensei.jobs.queues import TASK_NAMES, TRANSCRIPTS
+from tubesensei.jobs.ratelimit import RateLimiter
 from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import get_logger
 from tubesensei.pipeline.context import Pipeline
@@ -32,6 +37,7 @@ class InFlight:
     job: ClaimedJob
     thread: str
     started: float = field(default_factory=time.monotonic)
+    probe: bool = False
 
 
 class JobContext:
@@ -59,6 +65,10 @@ class JobContext:
     def submit(self, specs: Sequence[JobSpec]) -> list[Created]:
         return self.executor.system.submit(specs)
 
+    def rate_limit(self) -> None:
+        """Wait for a slot of the shared transcript rate limit (checking in while waiting)."""
+        self.executor.wait_for_rate_limit(self.job.id)
+
 
 TaskFn = Callable[[JobContext], dict[str, Any] | None]
 
@@ -66,17 +76,24 @@ TaskFn = Callable[[JobContext], dict[str, Any] | None]
 class Executor:
     """Runs jobs for one consumer process (any number of worker threads)."""
 
-    def __init__(self, system: JobSystem, worker_id: str, tasks: dict[str, TaskFn]) -> None:
+    def __init__(self, system: JobSystem, worker_id: str, tasks: dict[str, TaskFn],
+                 metrics: JobMetrics | None = None) -> None:
         self.system = system
         self.worker_id = worker_id
         self.tasks = tasks
         self.limits = system.settings.limits
+        self.control = QueueControl(system.engine)
+        self.limiter = RateLimiter(system.engine, TRANSCRIPTS, self.limits.transcripts_per_minute)
+        self.metrics = metrics or JobMetrics()
         self.stopping = threading.Event()
         self.inflight: dict[int, InFlight] = {}
+        self.abandoned: set[int] = set()
         self._lock = threading.Lock()
         self._local = threading.local()
         self._rng = random.Random()
         self.outcomes: dict[str, int] = {}
+        # The consumer refreshes its view of pauses/breakers at once when a job changes them.
+        self.on_queue_state_change: Callable[[], None] = lambda: None
 
     # -- per-thread resources (an event loop and a pipeline bound to it) ----------------
 
@@ -108,11 +125,57 @@ class Executor:
 
     # -- running ------------------------------------------------------------------------
 
+    def time_limits(self, job_type: str) -> tuple[float, float]:
+        """(soft, hard) seconds for a job type."""
+        if job_type == "extract_transcript":
+            return (self.limits.transcript_soft_time_limit_seconds,
+                    self.limits.transcript_hard_time_limit_seconds)
+        return self.limits.soft_time_limit_seconds, self.limits.hard_time_limit_seconds
+
     def checkpoint(self, job_id: int) -> None:
+        if job_id in self.abandoned:
+            raise JobInterrupted("hard time limit exceeded")
         if self.stopping.is_set():
             raise JobInterrupted("consumer shutting down")
+        with self._lock:
+            entry = self.inflight.get(job_id)
+        if entry is not None:
+            soft, _hard = self.time_limits(entry.job.job_type)
+            if time.monotonic() - entry.started > soft:
+                raise SoftTimeLimit(f"soft time limit of {soft:g}s reached")
         if self.system.ledger.cancel_requested(job_id):
             raise JobCancelled()
+
+    def wait_for_rate_limit(self, job_id: int) -> None:
+        waited = self.limiter.wait(lambda: self.checkpoint(job_id))
+        if waited > 0:
+            self.metrics.rate_limit_waits.inc()
+            self.metrics.rate_limit_wait.inc(waited)
+
+    def mark_probe(self, is_probe: bool) -> None:
+        """Set by the consumer: the next job this thread runs is the breaker's probe."""
+        self._local.probe = is_probe
+
+    def abandon_overdue(self) -> list[InFlight]:
+        """Fail jobs past their hard time limit; their threads' late results are ignored."""
+        now = time.monotonic()
+        with self._lock:
+            overdue = [e for e in self.inflight.values()
+                       if now - e.started > self.time_limits(e.job.job_type)[1]]
+        failed = []
+        for entry in overdue:
+            hard = self.time_limits(entry.job.job_type)[1]
+            if self.system.ledger.fail(entry.job.id, self.worker_id, "timeout",
+                                       f"hard time limit of {hard:g}s exceeded"):
+                failed.append(entry)
+                log.warning("job failed: hard time limit", job_id=entry.job.id,
+                            job_type=entry.job.job_type, entity=entry.job.entity_id)
+            with self._lock:
+                self.abandoned.add(entry.job.id)
+                self.inflight.pop(entry.job.id, None)
+            self._count("failed")
+            self.metrics.observe(TASK_NAMES[entry.job.job_type], "timeout", now - entry.started)
+        return failed
 
     def inflight_ids(self) -> list[int]:
         with self._lock:
@@ -123,8 +186,10 @@ class Executor:
         if job is None:
             log.debug("job not runnable, message dropped", job_id=job_id, job_type=job_type)
             return
+        probe = bool(getattr(self._local, "probe", False))
+        self._local.probe = False
         with self._lock:
-            self.inflight[job.id] = InFlight(job, threading.current_thread().name)
+            self.inflight[job.id] = InFlight(job, threading.current_thread().name, probe=probe)
         started = time.monotonic()
         log.info("job started", job_id=job.id, job_type=job.job_type, entity=job.entity_id,
                  attempt=job.attempts)
@@ -133,17 +198,37 @@ class Executor:
         except BaseException as exc:  # every outcome goes through the policy
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
+            if job.id in self.abandoned:  # failed by the hard time limit meanwhile
+                return
             decision = decide(exc, job.attempts, job.max_attempts, self.limits, self._rng)
             self.apply(job, decision, time.monotonic() - started)
+            self._after_probe(job, probe, decision.action)
         else:
+            if job.id in self.abandoned:
+                return
             ok = self.system.ledger.complete(job.id, self.worker_id, result or {})
             self._count("completed" if ok else "superseded")
+            self.metrics.observe(TASK_NAMES[job.job_type], "completed",
+                                 time.monotonic() - started)
             log.info("job completed", job_id=job.id, job_type=job.job_type,
                      entity=job.entity_id, attempt=job.attempts,
                      duration_s=round(time.monotonic() - started, 3), recorded=ok)
+            self._after_probe(job, probe, "completed")
         finally:
             with self._lock:
                 self.inflight.pop(job.id, None)
+                self.abandoned.discard(job.id)
+
+    def _after_probe(self, job: ClaimedJob, probe: bool, action: str) -> None:
+        """The breaker's probe answered: YouTube served us (close), or the probe never got
+        an answer (let the next thread probe)."""
+        if not probe:
+            return
+        if action == "put_back":
+            self.control.reopen_for_probe(job.queue)
+        elif action != "open_breaker":
+            self.control.probe_succeeded(job.queue)
+            log.info("breaker closed: the probe got through", queue=job.queue)
 
     def _count(self, outcome: str) -> None:
         with self._lock:
@@ -154,6 +239,9 @@ class Executor:
         fields = dict(job_id=job.id, job_type=job.job_type, entity=job.entity_id,
                       attempt=job.attempts, duration_s=round(duration, 3),
                       error_class=d.error_class, error=d.message)
+        task = TASK_NAMES[job.job_type]
+        self.metrics.observe(task, {"retry": "retrying", "pause_queue": "paused",
+                                    "open_breaker": "blocked"}.get(d.action, d.action), duration)
         if d.action == "fail":
             ledger.fail(job.id, wid, d.error_class, d.message)
             self._count("failed")
@@ -168,7 +256,22 @@ class Executor:
             self._count("put_back")
             log.info("job put back", **fields)
         else:  # retry, pause_queue, open_breaker: the job waits and comes back by itself
-            delay = d.delay if d.action != "open_breaker" else self.limits.blocked_cooldown_seconds
+            delay = d.delay
+            if d.action == "pause_queue" and d.until is not None:
+                self.control.pause_until(job.queue, d.until, d.error_class)
+                log.warning("queue paused", queue=job.queue, until=d.until.isoformat(),
+                            reason=d.error_class)
+            elif d.action == "open_breaker":
+                until = self.control.open_breaker(
+                    job.queue, self.limits.blocked_cooldown_seconds,
+                    self.limits.blocked_cooldown_max_seconds, d.message,
+                )
+                delay = max(0.0, (until - ledger_now()).total_seconds())
+                log.warning("breaker open", queue=job.queue, until=until.isoformat())
+            if d.action in ("pause_queue", "open_breaker"):
+                self.on_queue_state_change()
+            else:
+                self.metrics.retries.labels(task, d.error_class).inc()
             due = ledger.retry_later(job.id, wid, delay, d.error_class, d.message,
                                      refund_attempt=d.refund_attempt)
             if due is not None:

@@ -49,8 +49,8 @@ def extract_transcript(ctx: JobContext) -> dict[str, Any]:
     status = ctx.run(add_video(ctx.pipeline, video_id))
     if status == "waiting":
         return {"video_id": video_id, "status": "waiting"}
-    ctx.checkpoint()
-    return ctx.run(fetch_transcript(ctx.pipeline, video_id)).as_dict()
+    ctx.rate_limit()
+    return ctx.run(fetch_transcript(ctx.pipeline, video_id, ctx.checkpoint)).as_dict()
 
 
 def sync_channel_metadata(ctx: JobContext) -> dict[str, Any]:
@@ -60,8 +60,18 @@ def sync_channel_metadata(ctx: JobContext) -> dict[str, Any]:
     return {"channel": channel.youtube_channel_id, "title": channel.title}
 
 
+def batch_process_transcripts(ctx: JobContext) -> dict[str, Any]:
+    """Create one extract job per video of this batch, linked to its session; never waits."""
+    from tubesensei.jobs.sessions import queue_batch
+
+    meta = ctx.job.metadata
+    return queue_batch(ctx.executor.system, int(ctx.job.session_id or 0), meta["video_ids"],
+                       int(meta.get("priority", PRIORITY_DEFAULT)))
+
+
 TASKS: dict[str, TaskFn] = {
     "discover_channel": discover_channel_videos,
     "extract_transcript": extract_transcript,
     "sync_channel": sync_channel_metadata,
+    "batch_process": batch_process_transcripts,
 }

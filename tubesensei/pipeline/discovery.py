@@ -315,7 +315,7 @@ async def eligible_pending_videos(
     if youtube_channel_id is not None:
         stmt = stmt.join(Channel).where(Channel.youtube_channel_id == youtube_channel_id)
     async with p.db.read() as s:
-        rows = (await s.execute(stmt)).tuples().all()
+        rows = (await s.execute(stmt)).all()
     ids = [vid for vid, kind, was_live in rows if wants_transcript(kind, was_live, rules)]
     return ids[:limit] if limit is not None else ids
 

@@ -8,7 +8,7 @@ layer never retries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -143,17 +143,25 @@ async def mark_unavailable(
     return TranscriptOutcome(youtube_video_id, "unavailable", reason)
 
 
-async def fetch_transcript(p: Pipeline, youtube_video_id: str) -> TranscriptOutcome:
+async def fetch_transcript(
+    p: Pipeline, youtube_video_id: str, before_store: Callable[[], None] | None = None
+) -> TranscriptOutcome:
     """Fetch, clean and store one video's transcript, or record why there is none.
 
-    Raises Transient / Blocked / ConfigurationError for the caller to handle.
+    ``before_store`` runs between the network fetch and the write (the job system uses it to
+    stop a job that ran out of time from writing anything). Raises Transient / Blocked /
+    ConfigurationError for the caller to handle.
     """
     async with p.db.read() as s:
         await _video(s, youtube_video_id)  # fail fast before any network call
     try:
         fetched = p.transcripts.fetch(youtube_video_id)
     except Permanent as exc:
+        if before_store is not None:
+            before_store()
         return await mark_unavailable(p.db, youtube_video_id, exc)
+    if before_store is not None:
+        before_store()
     return await store_transcript(p.db, fetched)
 
 

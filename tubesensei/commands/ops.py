@@ -1,0 +1,294 @@
+"""Commands to watch and steer the queue: sessions, queues, workers, stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from tubesensei.commands.common import (
+    AppContext,
+    Failure,
+    json_option,
+    pass_app,
+    print_json,
+    translate_errors,
+)
+from tubesensei.commands.jobs import _system
+
+QUEUE_CHOICE = click.Choice(["discovery", "transcripts", "batch"])
+
+
+def _table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(table)
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+@click.group(name="sessions")
+def sessions_group() -> None:
+    """Processing sessions (batches) and their reports."""
+
+
+@sessions_group.command(name="list")
+@json_option
+@pass_app
+@translate_errors
+def sessions_list(app: AppContext, as_json: bool) -> None:
+    """List sessions, newest first, with progress.
+
+    \b
+    Example:
+        tubesensei sessions list
+    """
+    from tubesensei.jobs.sessions import list_sessions
+
+    system = _system(app)
+    try:
+        reports = list_sessions(system.engine)
+    finally:
+        system.close()
+    if as_json:
+        print_json([r.as_dict() for r in reports])
+        return
+    _table(["id", "name", "status", "progress", "transcripts", "unavailable", "failed",
+            "per min"],
+           [[r.id, r.name, r.status, f"{r.finished}/{r.total}", r.transcripts,
+             sum(r.unavailable.values()), r.jobs.get("failed", 0), r.throughput_per_min]
+            for r in reports])
+
+
+@sessions_group.command(name="show")
+@click.argument("session_id", type=int)
+@json_option
+@pass_app
+@translate_errors
+def sessions_show(app: AppContext, session_id: int, as_json: bool) -> None:
+    """A session's report: counts by status, success rate, reasons, duration, throughput.
+
+    \b
+    Example:
+        tubesensei sessions show 3
+    """
+    from tubesensei.jobs.sessions import session_report
+
+    system = _system(app)
+    try:
+        report = session_report(system.engine, session_id)
+    finally:
+        system.close()
+    data = report.as_dict()
+    if as_json:
+        print_json(data)
+        return
+    for key in ("id", "name", "status", "videos", "total", "finished", "transcripts",
+                "success_rate", "created_at", "started_at", "completed_at", "duration_s",
+                "throughput_per_min"):
+        click.echo(f"{key:<19} {'' if data[key] is None else data[key]}")
+    for title, counts in (("jobs", report.jobs), ("unavailable", report.unavailable),
+                          ("failures", report.failures)):
+        if counts:
+            click.echo(f"{title:<19} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+# -- queues ---------------------------------------------------------------------------------
+
+
+@click.group(name="queues", invoke_without_command=True)
+@json_option
+@click.pass_context
+def queues_group(ctx: click.Context, as_json: bool) -> None:
+    """Show the queues; pause and resume them by hand.
+
+    \b
+    Example:
+        tubesensei queues
+        tubesensei queues pause transcripts
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(queues_show, as_json=as_json)
+
+
+@pass_app
+@translate_errors
+def queues_show(app: AppContext, as_json: bool) -> None:
+    from tubesensei.jobs.stats import collect
+
+    system = _system(app)
+    try:
+        queues = collect(system)["queues"]
+    finally:
+        system.close()
+    if as_json:
+        print_json([{"queue": q, **v} for q, v in queues.items()])
+        return
+    _table(["queue", "state", "queued", "scheduled", "pending", "retrying", "running", "failed"],
+           [[q, v["state"]["state"], v["queued_messages"], v["scheduled_messages"], v["pending"],
+             v["retrying"], v["running"], v["failed"]] for q, v in queues.items()])
+
+
+@queues_group.command(name="pause")
+@click.argument("queue", type=QUEUE_CHOICE)
+@pass_app
+@translate_errors
+def queues_pause(app: AppContext, queue: str) -> None:
+    """Stop every consumer from taking work from QUEUE (running jobs finish).
+
+    \b
+    Example:
+        tubesensei queues pause transcripts
+    """
+    from tubesensei.jobs.control import QueueControl
+
+    system = _system(app)
+    try:
+        QueueControl(system.engine).pause(queue)
+    finally:
+        system.close()
+    click.echo(f"{queue}: paused")
+
+
+@queues_group.command(name="resume")
+@click.argument("queue", type=QUEUE_CHOICE)
+@pass_app
+@translate_errors
+def queues_resume(app: AppContext, queue: str) -> None:
+    """Resume QUEUE (also lifts a quota pause and closes an open breaker).
+
+    \b
+    Example:
+        tubesensei queues resume transcripts
+    """
+    from tubesensei.jobs.control import QueueControl
+
+    system = _system(app)
+    try:
+        QueueControl(system.engine).resume(queue)
+        system.wake()
+    finally:
+        system.close()
+    click.echo(f"{queue}: running")
+
+
+# -- workers --------------------------------------------------------------------------------
+
+
+@click.group(name="workers", invoke_without_command=True)
+@json_option
+@click.pass_context
+def workers_group(ctx: click.Context, as_json: bool) -> None:
+    """List live consumers; scale a queue's threads without a restart.
+
+    \b
+    Example:
+        tubesensei workers --json
+        tubesensei workers scale transcripts 8
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(workers_list, as_json=as_json)
+
+
+@pass_app
+@translate_errors
+def workers_list(app: AppContext, as_json: bool) -> None:
+    from tubesensei.jobs.workers import WorkerRegistry
+
+    system = _system(app)
+    try:
+        live = WorkerRegistry(system.engine).live(system.settings.limits.stale_after_seconds)
+    finally:
+        system.close()
+    if as_json:
+        print_json(live)
+        return
+    if not live:
+        click.echo("no consumer is running (start one: tubesensei run-consumer)")
+        return
+    _table(["worker", "host", "pid", "queues", "threads", "in flight", "processed", "failed",
+            "heartbeat"],
+           [[w["worker_id"], w["host"], w["pid"],
+             ", ".join(f"{q}:{w['concurrency'].get(q)}" for q in w["queues"]), w["threads"],
+             w["inflight"], w["processed"], w["failed"], w["heartbeat_at"][:19]] for w in live])
+
+
+@workers_group.command(name="scale")
+@click.argument("queue", type=QUEUE_CHOICE)
+@click.argument("count", type=click.IntRange(0, 64))
+@click.option("--worker", "worker_id", help="Only this consumer (default: every live one).")
+@pass_app
+@translate_errors
+def workers_scale(app: AppContext, queue: str, count: int, worker_id: str | None) -> None:
+    """Set how many jobs of QUEUE each running consumer runs at once (takes effect within a
+    heartbeat, no restart; 0 stops taking that queue's work).
+
+    \b
+    Example:
+        tubesensei workers scale transcripts 8
+    """
+    from tubesensei.jobs.workers import WorkerRegistry
+
+    system = _system(app)
+    try:
+        changed = WorkerRegistry(system.engine).scale(
+            queue, count, system.settings.limits.stale_after_seconds, worker_id)
+    finally:
+        system.close()
+    if not changed:
+        raise Failure("no live consumer serves that queue" + (f" as {worker_id}" if worker_id
+                                                               else ""))
+    click.echo(f"{queue}: {count} at once on {changed} consumer(s)")
+
+
+# -- stats ----------------------------------------------------------------------------------
+
+
+@click.command(name="stats")
+@json_option
+@pass_app
+@translate_errors
+def stats_command(app: AppContext, as_json: bool) -> None:
+    """Queue sizes, jobs by status and type, throughput, quota, pauses, breaker, workers.
+
+    \b
+    Example:
+        tubesensei stats --json
+    """
+    from tubesensei.jobs.stats import collect
+
+    system = _system(app)
+    try:
+        data = collect(system)
+    finally:
+        system.close()
+    if as_json:
+        print_json(data)
+        return
+    _table(["queue", "state", "queued", "scheduled", "pending", "retrying", "running", "failed"],
+           [[q, v["state"]["state"], v["queued_messages"], v["scheduled_messages"], v["pending"],
+             v["retrying"], v["running"], v["failed"]] for q, v in data["queues"].items()],
+           title="queues")
+    click.echo("jobs: " + ", ".join(f"{k} {v}" for k, v in data["jobs_by_status"].items()))
+    t = data["throughput"]
+    click.echo(f"completed: {t['last_minute']} in the last minute, {t['last_hour']} in the last "
+               "hour")
+    q = data["quota"]
+    click.echo(f"quota: {q['units_used']} of {q['units_per_day']} units used today "
+               f"(resets {q['resets_at'][:16].replace('T', ' ')} UTC)")
+    click.echo(f"workers: {len(data['workers'])} live consumer(s), "
+               f"{sum(w['threads'] for w in data['workers'])} thread(s)")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(sessions_group)
+    cli.add_command(queues_group)
+    cli.add_command(workers_group)
+    cli.add_command(stats_command)

@@ -1,0 +1,167 @@
+"""Queue pauses and the circuit breaker, kept in the database so every consumer obeys them.
+
+- A person pauses a queue (``queues pause``) until they resume it.
+- The Data API quota pauses ``discovery`` until midnight Pacific; it resumes by itself.
+- YouTube blocking us opens the ``transcripts`` breaker for a cool-down that doubles each time
+  it re-opens (``limits.blocked_cooldown_seconds`` up to ``..._max_seconds``). When the
+  cool-down ends, exactly one consumer thread wins the half-open probe (compare-and-set); the
+  probe's success closes the breaker, another block re-opens it for longer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from tubesensei.db.models import QueueState
+from tubesensei.db.upsert import insert_for_engine
+from tubesensei.jobs.queues import QUEUES
+
+STATE = QueueState.__table__
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    queue: str
+    paused: bool
+    paused_until: datetime | None
+    pause_reason: str | None
+    breaker_state: str
+    breaker_until: datetime | None
+    breaker_opens: int
+    breaker_reason: str | None
+
+    def blocked_until(self, now: datetime) -> datetime | None:
+        """When work may resume (None: it may run now; datetime.max: paused by a person)."""
+        if self.paused:
+            return datetime.max.replace(tzinfo=UTC)
+        if self.paused_until is not None and self.paused_until > now:
+            return self.paused_until
+        if self.breaker_state == "open" and self.breaker_until and self.breaker_until > now:
+            return self.breaker_until
+        return None
+
+    def describe(self, now: datetime | None = None) -> str:
+        now = now or _now()
+        if self.paused:
+            return "paused by hand"
+        if self.paused_until is not None and self.paused_until > now:
+            until = self.paused_until.isoformat(timespec="seconds")
+            return f"paused until {until} ({self.pause_reason})"
+        if self.breaker_state == "open" and self.breaker_until and self.breaker_until > now:
+            return f"breaker open until {self.breaker_until.isoformat(timespec='seconds')}"
+        if self.breaker_state != "closed":
+            return "breaker half-open (probing)"
+        return "running"
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        for key in ("paused_until", "breaker_until"):
+            d[key] = d[key].isoformat() if d[key] else None
+        d["state"] = self.describe()
+        return d
+
+
+def _default(queue: str) -> QueueStatus:
+    return QueueStatus(queue, False, None, None, "closed", None, 0, None)
+
+
+class QueueControl:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _ensure(self, conn: Any, queue: str) -> None:
+        stmt = insert_for_engine(self.engine, STATE).values(
+            queue=queue, paused=False, breaker_state="closed", breaker_opens=0, updated_at=_now()
+        ).on_conflict_do_nothing(index_elements=["queue"])
+        conn.execute(stmt)
+
+    def statuses(self) -> dict[str, QueueStatus]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(STATE)).all()
+        found = {
+            r.queue: QueueStatus(r.queue, bool(r.paused), r.paused_until, r.pause_reason,
+                                 r.breaker_state, r.breaker_until, r.breaker_opens,
+                                 r.breaker_reason)
+            for r in rows
+        }
+        return {q: found.get(q, _default(q)) for q in QUEUES}
+
+    def _set(self, queue: str, **values: Any) -> None:
+        values["updated_at"] = _now()
+        with self.engine.begin() as conn:
+            self._ensure(conn, queue)
+            conn.execute(update(STATE).where(STATE.c.queue == queue).values(**values))
+
+    def pause(self, queue: str) -> None:
+        self._set(queue, paused=True)
+
+    def resume(self, queue: str) -> None:
+        """Lift a person's pause and any automatic pause; close the breaker."""
+        self._set(queue, paused=False, paused_until=None, pause_reason=None,
+                  breaker_state="closed", breaker_until=None, breaker_opens=0, breaker_reason=None)
+
+    def pause_until(self, queue: str, until: datetime, reason: str) -> None:
+        self._set(queue, paused_until=until, pause_reason=reason)
+
+    def open_breaker(self, queue: str, base: float, cap: float, reason: str) -> datetime:
+        """Open (or re-open) the breaker; the cool-down doubles with each consecutive open."""
+        now = _now()
+        with self.engine.begin() as conn:
+            self._ensure(conn, queue)
+            row = conn.execute(select(STATE).where(STATE.c.queue == queue)).one()
+            if row.breaker_state == "open" and row.breaker_until and row.breaker_until > now:
+                return row.breaker_until  # another thread already opened it for this block
+            opens = row.breaker_opens + 1
+            cooldown = min(cap, base * (2 ** (opens - 1)))
+            until = now + timedelta(seconds=cooldown)
+            conn.execute(
+                update(STATE).where(STATE.c.queue == queue).values(
+                    breaker_state="open", breaker_until=until, breaker_opens=opens,
+                    breaker_reason=reason, updated_at=now,
+                )
+            )
+        return until
+
+    def try_probe(self, queue: str, stale_after: float) -> bool:
+        """open (cool-down over) → half_open, for exactly one caller. A half-open probe whose
+        consumer went silent for ``stale_after`` seconds can be taken over."""
+        now = _now()
+        stale = now - timedelta(seconds=stale_after)
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(STATE)
+                .where(
+                    STATE.c.queue == queue,
+                    ((STATE.c.breaker_state == "open") & (STATE.c.breaker_until <= now))
+                    | ((STATE.c.breaker_state == "half_open") & (STATE.c.updated_at < stale)),
+                )
+                .values(breaker_state="half_open", updated_at=now)
+            ).rowcount
+        return done == 1
+
+    def reopen_for_probe(self, queue: str) -> None:
+        """The probe ended without an answer (shutdown): let the next thread probe at once."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(STATE)
+                .where(STATE.c.queue == queue, STATE.c.breaker_state == "half_open")
+                .values(breaker_state="open", breaker_until=_now(), updated_at=_now())
+            )
+
+    def probe_succeeded(self, queue: str) -> None:
+        """A job of the queue finished without being blocked: close the breaker."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(STATE)
+                .where(STATE.c.queue == queue, STATE.c.breaker_state != "closed")
+                .values(breaker_state="closed", breaker_until=None, breaker_opens=0,
+                        breaker_reason=None, updated_at=_now())
+            )
