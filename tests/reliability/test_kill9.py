@@ -88,7 +88,7 @@ def test_sigterm_is_graceful_and_a_second_signal_exits_at_once(
         wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
                                           "WHERE status='running'") >= 1)
         proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=30)
+        _stdout, stderr = proc.communicate(timeout=30)
         assert proc.returncode == 0, stderr[-2000:]
         assert "Traceback" not in stderr
         assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status='running'") == 0

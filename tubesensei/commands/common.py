@@ -32,6 +32,15 @@ class Failure(click.ClickException):
     exit_code = EXIT_FAILURE
 
 
+class Interrupted(click.ClickException):
+    """Stopped by Ctrl-C / SIGTERM after cleaning up: the message as one line, exit 130."""
+
+    exit_code = 130
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
 class AppContext:
     """What the root group knows: where the config is and the overrides given on the line."""
 
@@ -106,3 +115,12 @@ def database_call(app: AppContext, fn: Callable[..., Coroutine[Any, Any, T]], *a
     return run_async(go())
 
 
+
+
+def console() -> Any:
+    """A rich console for tables: the terminal's width, or 160 columns when piped."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)

@@ -10,6 +10,7 @@ from tubesensei.commands.common import (
     AppContext,
     BadInput,
     Failure,
+    console,
     json_option,
     pass_app,
     print_json,
@@ -202,7 +203,6 @@ def jobs_list(app: AppContext, status: str | None, job_type: str | None, queue: 
     if as_json:
         print_json(rows)
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table()
@@ -213,10 +213,10 @@ def jobs_list(app: AppContext, status: str | None, job_type: str | None, queue: 
         table.add_row(str(r["id"]), r["job_type"], r["entity_id"], r["status"],
                       f"{r['attempts']}/{r['max_attempts']}", error[:120],
                       (r["finished_at"] or "")[:19])
-    console = Console()
-    console.print(table)
+    out = console()
+    out.print(table)
     if total > len(rows):
-        console.print(f"showing {len(rows)} of {total} (use --limit or --json)")
+        out.print(f"showing {len(rows)} of {total} (use --limit or --json)")
 
 
 @jobs_group.command(name="show")

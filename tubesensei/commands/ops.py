@@ -9,6 +9,7 @@ import click
 from tubesensei.commands.common import (
     AppContext,
     Failure,
+    console,
     json_option,
     pass_app,
     print_json,
@@ -20,7 +21,6 @@ QUEUE_CHOICE = click.Choice(["discovery", "transcripts", "batch"])
 
 
 def _table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -28,7 +28,7 @@ def _table(columns: list[str], rows: list[list[Any]], title: str | None = None) 
         table.add_column(col)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
-    Console().print(table)
+    console().print(table)
 
 
 # -- sessions -------------------------------------------------------------------------------

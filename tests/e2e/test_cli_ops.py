@@ -1,0 +1,129 @@
+"""enqueue batch, jobs cancel/retry, sessions, queues, workers, stats through the real CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.jobs_helpers import scalar, settings_for, sim_environ
+from tubesensei.sim import SimConfig, running_simulator
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    with running_simulator(SimConfig(seed=4, channels=1, videos_per_channel=30)) as s:
+        for key, value in sim_environ(s.base_url, tmp_path / "data").items():
+            monkeypatch.setenv(key, value)
+        yield s
+
+
+def ok(result) -> str:
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_batch_session_from_args_file_and_channel(run_cli, sim, tmp_path: Path) -> None:
+    manual = [v.video_id for v in sim.world.videos_by_case("manual_en")]
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text(f"# reading list\nhttps://youtu.be/{manual[0]}\n\n{manual[1]}  # two\n")
+    out = ok(run_cli("enqueue", "batch", "--name", "from file", "--file", str(ids_file)))
+    assert 'session 1 "from file": 2 videos in 1 batch(es)' in out
+    ok(run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics"))
+    report = json.loads(ok(run_cli("sessions", "show", "1", "--json")))
+    assert report["status"] == "completed" and report["transcripts"] == 2
+    assert report["jobs"] == {"completed": 2} and report["success_rate"] == 1.0
+    listed = json.loads(ok(run_cli("sessions", "list", "--json")))
+    assert [s["name"] for s in listed] == ["from file"]
+    assert "completed" in ok(run_cli("sessions", "list"))
+    assert "transcripts" in ok(run_cli("sessions", "show", "1"))
+
+    # --channel: every pending video of a stored channel (discover it first, shorts excluded)
+    channel = sim.world.channels[0]
+    ok(run_cli("enqueue", "channel", channel.handle))
+    settings = settings_for(sim.base_url, tmp_path / "data",
+                            TUBESENSEI_TRANSCRIPTS__INCLUDE_SHORTS="false")
+    from tubesensei.jobs.system import JobSystem
+
+    system = JobSystem(settings)
+    from tests.jobs_helpers import run_burst
+
+    run_burst(system)
+    system.close()
+    pending = scalar(settings, "SELECT count(*) FROM videos WHERE transcript_status='pending' "
+                               "AND kind='short'")
+    assert pending > 0
+    # With the default rules shorts are wanted again: the batch picks them up.
+    out = ok(run_cli("enqueue", "batch", "--channel", channel.handle, "--name", "shorts"))
+    assert f"{pending} videos" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["enqueue", "batch", "--name", "x"], "give video references, --file or --channel"),
+        (["enqueue", "batch", "dQw4w9WgXcQ"], "Missing option '--name'"),
+        (["enqueue", "batch", "--name", "x", "not-a-video!"], "video"),
+        (["jobs", "cancel"], "give job ids or --session ID"),
+        (["jobs", "retry", "--type", "nope"], "nope"),
+        (["queues", "pause", "everything"], "everything"),
+        (["workers", "scale", "transcripts", "-1"], "-1"),
+        (["sessions", "show", "abc"], "abc"),
+    ],
+)
+def test_bad_input_is_exit_2(run_cli, sim, args, fragment) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and fragment in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["jobs", "cancel", "77"], "Error: no job 77"),
+        (["jobs", "retry", "77"], "Error: no job 77"),
+        (["sessions", "show", "9"], "Error: no session 9"),
+        (["jobs", "cancel", "--session", "9"], "Error: no session 9"),
+        (["workers", "scale", "transcripts", "4"], "Error: no live consumer serves that queue"),
+        (["enqueue", "batch", "--channel", "@notstored", "--name", "x"], "Error: no channel @notstored"),
+    ],
+)
+def test_not_found_is_exit_1(run_cli, sim, args, message) -> None:
+    result = run_cli(*args)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(message)
+
+
+def test_cancel_retry_queues_workers_stats(run_cli, sim, tmp_path: Path) -> None:
+    manual = [v.video_id for v in sim.world.videos_by_case("manual_en")]
+    ok(run_cli("enqueue", "video", *manual[:3]))
+    out = ok(run_cli("jobs", "cancel", "1"))
+    assert "cancelled 1 queued job(s); asked 0 running job(s) to stop" in out
+    ok(run_cli("queues", "pause", "transcripts"))
+    queues = json.loads(ok(run_cli("queues", "--json")))
+    state = {q["queue"]: q["state"]["state"] for q in queues}
+    assert state["transcripts"] == "paused by hand"
+    assert "paused by hand" in ok(run_cli("queues"))
+    stats = json.loads(ok(run_cli("stats", "--json")))
+    assert stats["queues"]["transcripts"]["pending"] == 2
+    assert stats["jobs_by_status"]["cancelled"] == 1
+    assert stats["quota"]["units_per_day"] == 10000 and stats["workers"] == []
+    assert "quota:" in ok(run_cli("stats"))
+    # Paused: a burst consumer does nothing and says what is waiting.
+    out = ok(run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics"))
+    assert "still waiting in transcripts: pending 2" in out
+    ok(run_cli("queues", "resume", "transcripts"))
+    sim.set_faults(error_rate=1.0)
+    ok(run_cli("run-consumer", "--burst", "--burst-wait", "3", "--no-metrics"))
+    failed = json.loads(ok(run_cli("jobs", "list", "--status", "failed", "--json")))
+    assert len(failed) == 2 and all(j["attempts"] == 5 for j in failed)
+    out = ok(run_cli("jobs", "retry", "--type", "extract_transcript"))
+    assert "re-queued 0 failed job(s)" in out and "--force" in out
+    sim.set_faults(error_rate=0.0)
+    assert "re-queued 2 failed job(s)" in ok(run_cli("jobs", "retry", "--force"))
+    ok(run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics"))
+    statuses = {j["status"] for j in json.loads(ok(run_cli("jobs", "list", "--json")))}
+    assert statuses == {"completed", "cancelled"}
+    assert "no consumer is running" in ok(run_cli("workers"))
+    assert json.loads(ok(run_cli("workers", "--json"))) == []
