@@ -178,6 +178,10 @@ def _register_command_modules() -> None:
 
     jobs.register(cli)
 
+    from tubesensei.commands import corpus
+
+    corpus.register(cli)
+
 
 _register_command_modules()
 
@@ -188,7 +192,7 @@ _register_command_modules()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error is one line on stderr (a traceback only with TUBESENSEI_DEBUG)."""
     try:
-        cli.main(args=argv, prog_name="tubesensei", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="tubesensei", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         return 0
@@ -217,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"Error: unexpected {type(exc).__name__}: {first_line} (details in the log)",
                    err=True)
         return EXIT_FAILURE
-    return 0
+    # In non-standalone mode click returns ctx.exit()'s code instead of raising Exit.
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

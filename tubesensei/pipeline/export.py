@@ -8,7 +8,7 @@ JSONL goes to one file (or stdout); txt/srt/vtt write one file per video under
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,8 @@ from sqlalchemy.orm import aliased
 
 from tubesensei.db.engine import Database
 from tubesensei.db.models import Channel, ProcessingJob, Transcript, Video
+from tubesensei.pipeline.channels import get_channel
+from tubesensei.youtube.ids import ChannelRef
 
 Format = Literal["jsonl", "txt", "srt", "vtt"]
 FORMATS: tuple[str, ...] = ("jsonl", "txt", "srt", "vtt")
@@ -75,22 +77,33 @@ class ExportRow:
 async def iter_export_rows(
     db: Database,
     *,
+    channel: ChannelRef | None = None,
     channel_id: str | None = None,
     session_id: int | None = None,
     video_ids: Sequence[str] | None = None,
 ) -> AsyncIterator[ExportRow]:
-    """Stored transcripts in channel, publication order; keyset-paged, constant memory."""
-    last_key: tuple[int, int] | None = None
+    """Stored transcripts in the order they were stored; keyset-paged on the transcripts'
+    primary key (each batch is an index range, however far the export has got), so memory
+    and the time per batch stay constant. ``channel`` (any reference) or ``channel_id`` (a
+    UC id) must name a stored channel: ChannelNotInCorpus otherwise."""
+    if channel is None and channel_id:
+        channel = ChannelRef("id", channel_id)
+    channel_pk: int | None = None
+    if channel is not None:
+        async with db.read() as s:
+            channel_pk = (await get_channel(s, channel)).id
+    last_id = 0
     while True:
         stmt = (
             select(Channel, Video, Transcript)
             .join(Video, Video.channel_id == Channel.id)
             .join(Transcript, Transcript.video_id == Video.id)
-            .order_by(Video.id, Transcript.id)
+            .where(Transcript.id > last_id)
+            .order_by(Transcript.id)
             .limit(BATCH)
         )
-        if channel_id:
-            stmt = stmt.where(Channel.youtube_channel_id == channel_id)
+        if channel_pk is not None:
+            stmt = stmt.where(Video.channel_id == channel_pk)
         if video_ids is not None:
             stmt = stmt.where(Video.youtube_video_id.in_(list(video_ids)))
         if session_id is not None:
@@ -99,11 +112,6 @@ async def iter_export_rows(
                 select(job.id)
                 .where(job.session_id == session_id, job.entity_id == Video.youtube_video_id)
                 .exists()
-            )
-        if last_key is not None:
-            stmt = stmt.where(
-                (Video.id > last_key[0])
-                | ((Video.id == last_key[0]) & (Transcript.id > last_key[1]))
             )
         async with db.read() as s:
             rows = (await s.execute(stmt)).all()
@@ -129,7 +137,7 @@ async def iter_export_rows(
                 segments=t.cleaned_segments,
                 word_count=t.word_count,
             )
-        last_key = (rows[-1][1].id, rows[-1][2].id)
+        last_id = rows[-1][2].id
 
 
 def _timestamp(seconds: float, sep: str) -> str:
@@ -148,7 +156,8 @@ def _cues(segments: list[list[Any]]) -> list[tuple[float, float, str]]:
         if i + 1 < len(segments):
             end = min(end, float(segments[i + 1][0]))
         end = max(end, float(start) + 0.001)
-        cues.append((float(start), end, str(body)))
+        # "-->" inside a cue would read as a new timing line to SRT/VTT parsers.
+        cues.append((float(start), end, str(body).replace("-->", "->")))
     return cues
 
 
@@ -199,16 +208,19 @@ async def export_stream(
     return report
 
 
-async def export_files(db: Database, fmt: Format, out_dir: Path, **filters: Any) -> ExportReport:
-    """One file per video (JSONL: one file for all) under ``out_dir``."""
+Progress = Callable[[ExportReport], None]
+
+
+async def export_files(
+    db: Database, fmt: Format, out_dir: Path, *, progress: Progress | None = None,
+    **filters: Any,
+) -> ExportReport:
+    """One file per video (JSONL: one file for all) under ``out_dir``; ``progress`` is
+    called with the running report after each video."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    report = ExportReport()
     if fmt == "jsonl":
-        target = out_dir / "transcripts.jsonl"
-        with target.open("w", encoding="utf-8") as fh:
-            report = await export_stream(db, fmt, fh, **filters)
-        report.files = 1
-        return report
+        return await export_jsonl_file(db, out_dir / "transcripts.jsonl", **filters)
+    report = ExportReport()
     async for row in iter_export_rows(db, **filters):
         folder = out_dir / row.channel_id
         folder.mkdir(exist_ok=True)
@@ -218,4 +230,21 @@ async def export_files(db: Database, fmt: Format, out_dir: Path, **filters: Any)
         report.videos += 1
         report.files += 1
         report.bytes += len(body.encode("utf-8"))
+        if progress is not None:
+            progress(report)
+    return report
+
+
+async def export_jsonl_file(db: Database, path: Path, **filters: Any) -> ExportReport:
+    """JSONL into one file, written next to it first and renamed when complete (a reader
+    never sees half an export under the final name)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="\n") as fh:
+            report = await export_stream(db, "jsonl", fh, **filters)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    report.files = 1
     return report

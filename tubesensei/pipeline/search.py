@@ -3,6 +3,10 @@
 Query language, deliberately small: words are ANDed, a "quoted string" is a phrase, a leading
 ``-`` excludes a word or phrase. Every term is passed to FTS5 as a quoted string, so no input
 (NEAR, *, ^, column filters, unbalanced quotes or parentheses) can reach FTS5's own syntax.
+
+Ranking is FTS5's bm25 over every matching chunk: exact, and its cost grows with the number
+of matches (FTS5 has no top-k shortcut). benchmarks/queries measures it: a word in one chunk
+in seven of a 300k-chunk corpus takes ~30 ms, a word in nearly every chunk ~200 ms.
 """
 
 from __future__ import annotations
@@ -10,12 +14,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from tubesensei.db.engine import Database
+from tubesensei.db.models import UTCDateTime
+from tubesensei.pipeline.channels import get_channel
+from tubesensei.youtube.ids import ChannelRef
 
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"
@@ -73,6 +80,8 @@ def build_match(query: str) -> str:
     """Translate a user query into a safe FTS5 MATCH expression."""
     include: list[str] = []
     exclude: list[str] = []
+    # FTS5 reads its query as a C string: a NUL would end it inside a quoted term.
+    query = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in query)
     for m in _TOKEN.finditer(query):
         negated, phrase, word = m.group(1), m.group(2), m.group(3)
         if phrase is None:
@@ -89,64 +98,154 @@ def build_match(query: str) -> str:
     return expr
 
 
+# A filtered search tests each match's chunk against the transcripts that pass the filters:
+# one lookup per match (the chunk) plus an in-memory set, instead of three (chunk,
+# transcript, video), which halves the time of a channel filter on a common word.
+_JOIN_CHUNK = "JOIN transcript_chunks c ON c.id = transcript_chunks_fts.rowid"
+
+
+def _filters(
+    channel_pk: int | None, since: datetime | None, until: datetime | None
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE term that keeps matches of the filtered videos (empty when none filter)."""
+    terms, params = [], {}
+    if channel_pk is not None:
+        terms.append("v.channel_id = :channel_pk")
+        params["channel_pk"] = channel_pk
+    if since is not None:
+        terms.append("v.published_at >= :since")
+        params["since"] = since
+    if until is not None:
+        terms.append("v.published_at < :until")
+        params["until"] = until
+    if not terms:
+        return "", params
+    return (
+        " AND c.transcript_id IN (SELECT t.id FROM videos v JOIN transcripts t "
+        f"ON t.video_id = v.id WHERE {' AND '.join(terms)})"
+    ), params
+
+
+def _statement(sql: str, params: dict[str, Any]) -> Any:
+    stmt = text(sql)
+    for name in ("since", "until"):  # stored as naive UTC: bind through the column's type
+        if name in params:
+            stmt = stmt.bindparams(bindparam(name, type_=UTCDateTime()))
+    return stmt
+
+
+def _ranked_sql(filtered: str, limit: int | None) -> str:
+    """Matching chunks, best first: (chunk id, score, snippet).
+
+    FTS5 scores every matching chunk whatever happens next, so the work that can wait
+    waits: unfiltered, this touches the FTS table alone (joining videos and channels to
+    every match before sorting costs 3-4 times as much on a common word); a channel or date
+    filter has to look each match up to test it. It must stay a top-level SELECT:
+    SQLite then evaluates snippet() only for the rows that leave the sorter, whereas inside
+    a subquery it runs for every match (ten times slower on a common word).
+    """
+    source = f"transcript_chunks_fts {_JOIN_CHUNK}" if filtered else "transcript_chunks_fts"
+    return f"""
+        SELECT transcript_chunks_fts.rowid AS id, bm25(transcript_chunks_fts) AS score,
+               snippet(transcript_chunks_fts, 0, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 16)
+        FROM {source} WHERE transcript_chunks_fts MATCH :match{filtered}
+        ORDER BY score, id {"LIMIT :limit" if limit is not None else ""}"""
+
+
+_CHUNK_CONTEXT = text("""
+    SELECT c.id, c.start_s, v.youtube_video_id, v.title, v.published_at,
+           ch.youtube_channel_id, ch.title
+    FROM transcript_chunks c
+    JOIN transcripts t ON t.id = c.transcript_id
+    JOIN videos v ON v.id = t.video_id
+    JOIN channels ch ON ch.id = v.channel_id
+    WHERE c.id IN :ids
+""").bindparams(bindparam("ids", expanding=True))
+_CONTEXT_BATCH = 500
+
+
+async def search_page(
+    db: Database,
+    query: str,
+    *,
+    channel: ChannelRef | None = None,
+    channel_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = 20,
+    with_total: bool = True,
+) -> tuple[list[SearchHit], int]:
+    """Ranked hits (best first) and how many chunks match in all (for "showing N of M").
+
+    ``channel`` (any reference) or ``channel_id`` (a UC id) must name a stored channel
+    (ChannelNotInCorpus otherwise); ``since`` is inclusive, ``until`` exclusive, both on the
+    video's publication time. Raises BadQuery when the query has no words.
+    """
+    match = build_match(query)
+    if channel is None and channel_id:
+        channel = ChannelRef("id", channel_id)
+    async with db.read() as s:
+        channel_pk = (await get_channel(s, channel)).id if channel is not None else None
+        filtered, params = _filters(channel_pk, _utc(since), _utc(until))
+        params["match"] = match
+        if limit is not None:
+            params["limit"] = int(limit)
+        ranked = (await s.execute(_statement(_ranked_sql(filtered, limit), params), params)).all()
+        total = len(ranked)
+        if with_total and limit is not None and total >= limit:
+            join = _JOIN_CHUNK if filtered else ""
+            count_sql = (f"SELECT count(*) FROM transcript_chunks_fts {join} "
+                         f"WHERE transcript_chunks_fts MATCH :match{filtered}")
+            count_params = {k: v for k, v in params.items() if k != "limit"}
+            total = (await s.execute(_statement(count_sql, count_params), count_params)
+                     ).scalar_one()
+        context: dict[int, Any] = {}
+        for start in range(0, len(ranked), _CONTEXT_BATCH):
+            ids = [row[0] for row in ranked[start:start + _CONTEXT_BATCH]]
+            for row in (await s.execute(_CHUNK_CONTEXT, {"ids": ids})).all():
+                context[row[0]] = row
+    hits = []
+    for chunk_id, score, snippet in ranked:
+        _, start_s, video_id, title, published_at, channel_yt_id, channel_title = context[chunk_id]
+        hits.append(SearchHit(
+            video_id=video_id,
+            title=title,
+            channel_id=channel_yt_id,
+            channel_title=channel_title,
+            published_at=_as_datetime(published_at),
+            start_s=float(start_s),
+            snippet=snippet,
+            rank=float(score),
+        ))
+    return hits, total
+
+
 async def search(
     db: Database,
     query: str,
     *,
+    channel: ChannelRef | None = None,
     channel_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = 20,
 ) -> list[SearchHit]:
     """Ranked hits (best first) with the second each one starts at and a snippet."""
-    match = build_match(query)
-    where = ["transcript_chunks_fts MATCH :match"]
-    params: dict[str, Any] = {"match": match}
-    if channel_id:
-        where.append("ch.youtube_channel_id = :channel_id")
-        params["channel_id"] = channel_id
-    if since:
-        where.append("v.published_at >= :since")
-        params["since"] = since.replace(tzinfo=None)
-    if until:
-        where.append("v.published_at < :until")
-        params["until"] = until.replace(tzinfo=None)
-    sql = f"""
-        SELECT v.youtube_video_id, v.title, ch.youtube_channel_id, ch.title, v.published_at,
-               c.start_s,
-               snippet(transcript_chunks_fts, 0, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 16),
-               bm25(transcript_chunks_fts) AS rank
-        FROM transcript_chunks_fts
-        JOIN transcript_chunks c ON c.id = transcript_chunks_fts.rowid
-        JOIN transcripts t ON t.id = c.transcript_id
-        JOIN videos v ON v.id = t.video_id
-        JOIN channels ch ON ch.id = v.channel_id
-        WHERE {' AND '.join(where)}
-        ORDER BY rank
-    """
-    if limit is not None:
-        sql += " LIMIT :limit"
-        params["limit"] = int(limit)
-    async with db.read() as s:
-        rows = (await s.execute(text(sql), params)).all()
-    return [
-        SearchHit(
-            video_id=r[0],
-            title=r[1],
-            channel_id=r[2],
-            channel_title=r[3],
-            published_at=_as_datetime(r[4]),
-            start_s=float(r[5]),
-            snippet=r[6],
-            rank=float(r[7]),
-        )
-        for r in rows
-    ]
+    hits, _ = await search_page(
+        db, query, channel=channel, channel_id=channel_id, since=since, until=until,
+        limit=limit, with_total=False,
+    )
+    return hits
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware as given; a naive datetime is read as UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _as_datetime(value: Any) -> datetime | None:
-    from datetime import UTC
-
     if value is None:
         return None
     if isinstance(value, datetime):

@@ -51,19 +51,24 @@ class TranscriptOutcome:
 
 
 def chunk_segments(segments: Sequence[Segment]) -> list[tuple[float, str]]:
-    """Group cleaned segments into (start, text) stretches of about CHUNK_SECONDS."""
+    """Group cleaned segments into (start, text) stretches of about CHUNK_SECONDS.
+
+    A segment starting CHUNK_SECONDS or more after the chunk's start opens a new chunk (it
+    is not appended first): a search hit links to its chunk's start, so no word is ever
+    further than that from where the link lands, even after a long silence.
+    """
     chunks: list[tuple[float, str]] = []
     start: float | None = None
     parts: list[str] = []
     size = 0
     for seg in segments:
+        if start is not None and (seg.start - start >= CHUNK_SECONDS or size >= CHUNK_MAX_CHARS):
+            chunks.append((start, " ".join(parts)))
+            start, parts, size = None, [], 0
         if start is None:
             start = seg.start
         parts.append(seg.text)
         size += len(seg.text) + 1
-        if seg.end - start >= CHUNK_SECONDS or size >= CHUNK_MAX_CHARS:
-            chunks.append((start, " ".join(parts)))
-            start, parts, size = None, [], 0
     if parts and start is not None:
         chunks.append((start, " ".join(parts)))
     return chunks

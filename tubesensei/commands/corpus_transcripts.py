@@ -1,0 +1,253 @@
+"""Transcript commands: show, search, export, reclean."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tubesensei.commands.common import (
+    AppContext,
+    BadInput,
+    database_call,
+    json_option,
+    pass_app,
+    print_json,
+    translate_errors,
+)
+from tubesensei.commands.corpus import channel_ref, console, plain, showing, table
+
+SEARCH_ROWS = 20  # hits a table shows when --limit is not given
+DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+
+
+@click.group(name="transcripts")
+def transcripts_group() -> None:
+    """Stored transcripts: show, search, export, re-clean."""
+
+
+def clock(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+@transcripts_group.command(name="show")
+@click.argument("video")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "srt", "vtt"]),
+              default="text", show_default=True, help="Output format.")
+@click.option("--language", metavar="CODE", help="Language code (default: the stored one).")
+@pass_app
+@translate_errors
+def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None) -> None:
+    """Print a video's cleaned transcript (text with a timestamp per paragraph, JSON with
+    segments, or SRT/VTT subtitles). A video without one says why and exits 1.
+
+    VIDEO is an 11-character id or any video URL.
+
+    \b
+    Example:
+        tubesensei transcripts show https://youtu.be/dQw4w9WgXcQ
+        tubesensei transcripts show dQw4w9WgXcQ --format srt > talk.srt
+    """
+    from tubesensei.pipeline.export import to_srt, to_vtt
+    from tubesensei.pipeline.videos import show_transcript
+    from tubesensei.youtube.ids import parse_video_id
+
+    video_id = parse_video_id(video)
+    transcript = database_call(app, show_transcript, video_id, language)
+    if fmt == "json":
+        print_json(transcript.as_dict())
+    elif fmt == "srt":
+        click.echo(to_srt(transcript.segments), nl=False)
+    elif fmt == "vtt":
+        click.echo(to_vtt(transcript.segments), nl=False)
+    else:
+        kind = "auto-generated" if transcript.is_generated else "manual"
+        click.echo(f"{transcript.title}\n{transcript.channel_title} · "
+                   f"https://youtu.be/{transcript.video_id} · {transcript.language} "
+                   f"({transcript.language_code}, {kind}) · {transcript.word_count:,} words\n")
+        for start, paragraph in transcript.paragraphs():
+            click.echo(f"[{clock(start)}] {paragraph}\n")
+
+
+def _highlighted(hit: Any) -> Any:
+    """The snippet with its matches in bold: markers become styles, nothing becomes markup."""
+    from rich.text import Text
+
+    from tubesensei.pipeline.search import HIGHLIGHT_END, HIGHLIGHT_START
+
+    out = Text()
+    bold = False
+    for part in hit.snippet.replace(HIGHLIGHT_END, HIGHLIGHT_START).split(HIGHLIGHT_START):
+        out.append(part, style="bold yellow" if bold else None)
+        bold = not bold
+    return out
+
+
+@transcripts_group.command(name="search")
+@click.argument("query")
+@click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
+@click.option("--since", type=DATE, help="Videos published on or after DATE (YYYY-MM-DD, UTC).")
+@click.option("--until", type=DATE, help="Videos published on or before DATE (whole day).")
+@click.option("--limit", type=click.IntRange(min=1),
+              help=f"At most N hits (table default {SEARCH_ROWS}; --json: all).")
+@json_option
+@pass_app
+@translate_errors
+def transcripts_search(app: AppContext, query: str, channel: str | None,
+                       since: datetime | None, until: datetime | None, limit: int | None,
+                       as_json: bool) -> None:
+    """Full-text search of the cleaned transcripts, best matches first.
+
+    Words are ANDed; a "quoted string" is a phrase; -word excludes a word. Each hit is a
+    passage of about 30 seconds with a link to the second it starts at.
+
+    \b
+    Example:
+        tubesensei transcripts search 'dark matter' --channel @veritasium
+        tubesensei transcripts search '"standard model" -higgs' --since 2024-01-01 --json
+    """
+    from tubesensei.pipeline.search import BadQuery, build_match, search_page
+
+    try:
+        build_match(query)  # a query with no words is bad input: refuse before opening anything
+    except BadQuery as exc:
+        raise BadInput(str(exc)) from None
+    ref = channel_ref(channel)
+    start = since.replace(tzinfo=UTC) if since else None
+    # A bare date means the whole day; a time means that instant.
+    end = until.replace(tzinfo=UTC) if until else None
+    if end is not None and end.time() == datetime.min.time():
+        end += timedelta(days=1)
+    shown = limit if (limit is not None or as_json) else SEARCH_ROWS
+    hits, total = database_call(app, search_page, query, channel=ref, since=start, until=end,
+                                limit=shown, with_total=not as_json)
+    if as_json:
+        print_json([hit.as_dict() for hit in hits])
+        return
+    if not hits:
+        click.echo("no matches")
+        return
+    t = table()
+    for name in ("video", "channel", "at", "passage", "link"):
+        passage = name == "passage"
+        t.add_column(name, no_wrap=not passage, overflow="ellipsis", ratio=1 if passage else None,
+                     max_width=20 if name == "channel" else None,
+                     min_width={"video": 11, "at": 7, "link": 34}.get(name))
+    for hit in hits:
+        t.add_row(hit.video_id, plain(hit.channel_title), clock(hit.start_s), _highlighted(hit),
+                  hit.link)
+    console().print(t)
+    showing(len(hits), total, "matching passages")
+
+
+class _Progress:
+    """Export progress on stderr, only when stderr is a terminal (never mixed into data)."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, report: Any) -> None:
+        if self.enabled and report.videos % 50 == 0:
+            click.echo(f"\rexported {report.videos:,} transcripts", nl=False, err=True)
+
+    def done(self, report: Any, where: Path) -> None:
+        if self.enabled:
+            click.echo("\r", nl=False, err=True)
+        click.echo(f"exported {report.videos:,} transcripts ({report.files:,} files, "
+                   f"{report.bytes / 1e6:.1f} MB) to {where}", err=True)
+
+
+def _stdout_utf8() -> io.TextIOWrapper | Any:
+    """JSONL is UTF-8 whatever the terminal's encoding says."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        return sys.stdout
+    sys.stdout.flush()
+    return io.TextIOWrapper(buffer, encoding="utf-8", newline="\n", write_through=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull so the interpreter's final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
+
+
+@transcripts_group.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "txt", "srt", "vtt"]),
+              help="jsonl: one transcript per line; txt/srt/vtt: one file each (required).")
+@click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="jsonl: a file or folder (default: stdout); txt/srt/vtt: a folder (required).")
+@pass_app
+@translate_errors
+def transcripts_export(app: AppContext, fmt: str | None, channel: str | None,
+                       out: Path | None) -> None:
+    """Export stored transcripts: JSONL for the AI phase, or txt/srt/vtt per video.
+
+    Files go to <out>/<channel id>/<video id>.<ext> (a language suffix when not English).
+    Streams from the database: memory stays flat whatever the corpus size.
+
+    \b
+    Example:
+        tubesensei transcripts export --format jsonl > corpus.jsonl
+        tubesensei transcripts export --format srt --channel @veritasium --out subtitles/
+    """
+    from tubesensei.pipeline.export import export_files, export_jsonl_file, export_stream
+
+    if fmt is None:  # checked here: click's own message lists the choices on four lines
+        raise BadInput("missing option '--format': jsonl, txt, srt or vtt")
+    ref = channel_ref(channel)
+    if fmt != "jsonl" and out is None:
+        raise BadInput(f"--format {fmt} writes one file per video: give --out FOLDER")
+    if out is not None and fmt != "jsonl" and out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: is a file; --format {fmt} needs a folder")
+    if out is not None and fmt == "jsonl" and not out.is_dir() and not out.parent.is_dir():
+        raise BadInput(f"--out {out}: folder {out.parent} does not exist")
+    if out is None:
+        stream = _stdout_utf8()
+        try:
+            database_call(app, export_stream, "jsonl", stream, channel=ref)
+        except BrokenPipeError:  # `... | head`: the reader has gone, which is fine
+            _silence_stdout()
+        finally:
+            if stream is not sys.stdout and not stream.closed:
+                stream.detach()
+        return
+    progress = _Progress()
+    if fmt == "jsonl" and not out.is_dir():
+        report = database_call(app, export_jsonl_file, out, channel=ref)
+    else:
+        report = database_call(app, export_files, fmt, out, progress=progress, channel=ref)
+    progress.done(report, out)
+
+
+@transcripts_group.command(name="reclean")
+@click.option("--all", "everything", is_flag=True,
+              help="Re-clean every transcript, not only those cleaned by an older version.")
+@pass_app
+@translate_errors
+def transcripts_reclean(app: AppContext, everything: bool) -> None:
+    """Clean stored transcripts again from their raw segments (after cleaning improved).
+
+    The search index follows. Nothing is fetched from YouTube.
+
+    \b
+    Example:
+        tubesensei transcripts reclean
+        tubesensei transcripts reclean --all
+    """
+    from tubesensei.pipeline.transcripts import reclean
+
+    report = database_call(app, reclean, everything=everything)
+    click.echo(f"re-cleaned {report.transcripts:,} transcripts, {report.changed:,} changed")
+
