@@ -27,6 +27,7 @@ def sim_environ(base_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
         "TUBESENSEI_LIMITS__RETRY_BASE_SECONDS": "0.05",
         "TUBESENSEI_LIMITS__RETRY_MAX_SECONDS": "0.2",
         "TUBESENSEI_QUEUE__POLL_INTERVAL_SECONDS": "0.2",
+        "TUBESENSEI_METRICS__PORT": "0",  # tests run side by side: never a fixed port
     }
     env.update(extra)
     return env

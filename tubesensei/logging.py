@@ -123,7 +123,7 @@ def configure_logging(
     # googleapiclient logs every request URL (with key=) at INFO; keep it quiet anyway.
     # huey logs every task execution at INFO; the ledger's own events say more.
     for noisy in ("googleapiclient.discovery", "urllib3", "httplib2", "asyncio", "aiosqlite",
-                  "huey"):
+                  "huey", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
     structlog.configure(

@@ -127,3 +127,20 @@ def test_cancel_retry_queues_workers_stats(run_cli, sim, tmp_path: Path) -> None
     assert statuses == {"completed", "cancelled"}
     assert "no consumer is running" in ok(run_cli("workers"))
     assert json.loads(ok(run_cli("workers", "--json"))) == []
+
+
+def test_resuming_a_queue_releases_jobs_waiting_for_it(run_cli, sim, tmp_path: Path) -> None:
+    from tubesensei.jobs.system import JobSystem
+
+    settings = settings_for(sim.base_url, tmp_path / "data")
+    system = JobSystem(settings)
+    ok(run_cli("enqueue", "channel", sim.world.channels[0].handle))
+    job = system.ledger.claim(1, "w")
+    assert job is not None
+    system.ledger.retry_later(1, "w", 36_000, "quota_exhausted", "quota", refund_attempt=True)
+    system.close()
+    out = ok(run_cli("queues", "resume", "discovery"))
+    assert "(1 waiting job(s) released)" in out
+    ok(run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics"))
+    (row,) = json.loads(ok(run_cli("jobs", "list", "--type", "discover_channel", "--json")))
+    assert row["status"] == "completed" and row["attempts"] == 1

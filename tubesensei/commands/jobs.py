@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -21,12 +23,18 @@ from tubesensei.db.models import JOB_STATUSES
 PRIORITY = click.IntRange(-100, 100)
 
 
-def _system(app: AppContext, *, log_to_stderr: bool = False) -> Any:
+@contextmanager
+def job_system(app: AppContext, *, log_to_stderr: bool = False) -> Iterator[Any]:
+    """The job system for one command, at the current schema; closed at the end."""
     from tubesensei.jobs.system import JobSystem
 
     rt = app.runtime(log_to_stderr=log_to_stderr)
     rt.ensure_schema()
-    return JobSystem(rt.settings)
+    system = JobSystem(rt.settings)
+    try:
+        yield system
+    finally:
+        system.close()
 
 
 def _report(created: list[Any], what: str) -> None:
@@ -65,14 +73,11 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
     from tubesensei.youtube.ids import parse_channel_ref
 
     parsed = [parse_channel_ref(r) for r in refs]  # all checked before anything is queued
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         created = enqueue_channels(
             system, parsed, priority=PRIORITY_NEW_CHANNEL if priority is None else priority,
             full=full,
         )
-    finally:
-        system.close()
     _report(created, "discover")
 
 
@@ -94,13 +99,10 @@ def enqueue_video(app: AppContext, refs: tuple[str, ...], priority: int | None) 
     from tubesensei.youtube.ids import parse_video_id
 
     ids = list(dict.fromkeys(parse_video_id(r) for r in refs))
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         created = enqueue_videos(
             system, ids, priority=PRIORITY_USER_VIDEO if priority is None else priority
         )
-    finally:
-        system.close()
     _report(created, "transcript")
 
 
@@ -133,16 +135,13 @@ def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str, file: Any,
     ref = parse_channel_ref(channel) if channel else None
     if not ids and ref is None:
         raise BadInput("give video references, --file or --channel")
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         if ref is not None:
             ids += _pending_videos_of(app, ref)
         if not ids:
             raise Failure("no videos to process: the channel has no pending videos")
         session_id, batches = create_batch(system, name, ids, priority,
                                            source="channel" if ref else "videos")
-    finally:
-        system.close()
     click.echo(f"session {session_id} \"{name}\": {len(set(ids))} videos in {batches} batch(es)")
 
 
@@ -193,13 +192,10 @@ def jobs_list(app: AppContext, status: str | None, job_type: str | None, queue: 
     """
     from tubesensei.jobs.queries import list_jobs
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         shown = limit if (limit is not None or as_json) else 50
         rows, total = list_jobs(system.engine, status=status, job_type=job_type, queue=queue,
                                 limit=shown)
-    finally:
-        system.close()
     if as_json:
         print_json(rows)
         return
@@ -233,11 +229,8 @@ def jobs_show(app: AppContext, job_id: int, as_json: bool) -> None:
     """
     from tubesensei.jobs.queries import get_job
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         job = get_job(system.engine, job_id)
-    finally:
-        system.close()
     if as_json:
         print_json(job)
         return
@@ -264,16 +257,13 @@ def jobs_cancel(app: AppContext, job_ids: tuple[int, ...], session_id: int | Non
 
     if not job_ids and session_id is None:
         raise BadInput("give job ids or --session ID")
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         ids = list(job_ids)
         for job_id in ids:
             get_job(system.engine, job_id)  # JobNotFound → exit 1 before anything changes
         if session_id is not None:
             ids += session_job_ids(system.engine, session_id)
         cancelled, requested = system.ledger.cancel(ids)
-    finally:
-        system.close()
     click.echo(f"cancelled {len(cancelled)} queued job(s); asked {len(requested)} running "
                "job(s) to stop")
 
@@ -297,15 +287,12 @@ def jobs_retry(app: AppContext, job_id: int | None, job_type: str | None,
     """
     from tubesensei.jobs.queries import get_job
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         if job_id is not None:
             get_job(system.engine, job_id)
         messages = system.ledger.retry_failed(job_id=job_id, job_type=job_type,
                                               session_id=session_id, force=force)
         system.send(messages)
-    finally:
-        system.close()
     click.echo(f"re-queued {len(messages)} failed job(s)")
     if not messages and not force:
         click.echo("(jobs that used all their attempts need --force)")
@@ -343,20 +330,18 @@ def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], 
     from tubesensei.jobs.consumer import Consumer
     from tubesensei.jobs.queues import QUEUES
 
-    system = _system(app, log_to_stderr=True)
-    metrics = system.settings.metrics
-    port = None if (no_metrics or not metrics.enabled) else (
-        metrics.port if metrics_port is None else metrics_port)
-    try:
+    with job_system(app, log_to_stderr=True) as system:
+        metrics = system.settings.metrics
+        port = None if (no_metrics or not metrics.enabled) else (
+            metrics.port if metrics_port is None else metrics_port)
         consumer = Consumer(system, workers=workers, queues=queues or QUEUES, burst=burst,
-                            burst_wait=burst_wait, grace_seconds=grace, metrics_port=port)
+                            burst_wait=burst_wait, grace_seconds=grace, metrics_port=port,
+                            metrics_port_required=metrics_port is not None)
         try:
             summary = consumer.run()
         except OSError as exc:
             raise Failure(f"cannot serve metrics on port {port}: {exc.strerror} "
                           "(use --metrics-port or --no-metrics)") from None
-    finally:
-        system.close()
     done = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "no jobs"
     click.echo(f"consumer stopped after {summary.elapsed_s:.1f}s: {done}")
     for queue, state in sorted(summary.remaining.items()):

@@ -15,7 +15,7 @@ from tubesensei.commands.common import (
     print_json,
     translate_errors,
 )
-from tubesensei.commands.jobs import _system
+from tubesensei.commands.jobs import job_system
 
 QUEUE_CHOICE = click.Choice(["discovery", "transcripts", "batch"])
 
@@ -52,11 +52,8 @@ def sessions_list(app: AppContext, as_json: bool) -> None:
     """
     from tubesensei.jobs.sessions import list_sessions
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         reports = list_sessions(system.engine)
-    finally:
-        system.close()
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
@@ -81,11 +78,8 @@ def sessions_show(app: AppContext, session_id: int, as_json: bool) -> None:
     """
     from tubesensei.jobs.sessions import session_report
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         report = session_report(system.engine, session_id)
-    finally:
-        system.close()
     data = report.as_dict()
     if as_json:
         print_json(data)
@@ -123,11 +117,8 @@ def queues_group(ctx: click.Context, as_json: bool) -> None:
 def queues_show(app: AppContext, as_json: bool) -> None:
     from tubesensei.jobs.stats import collect
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         queues = collect(system)["queues"]
-    finally:
-        system.close()
     if as_json:
         print_json([{"queue": q, **v} for q, v in queues.items()])
         return
@@ -149,11 +140,8 @@ def queues_pause(app: AppContext, queue: str) -> None:
     """
     from tubesensei.jobs.control import QueueControl
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         QueueControl(system.engine).pause(queue)
-    finally:
-        system.close()
     click.echo(f"{queue}: paused")
 
 
@@ -162,21 +150,22 @@ def queues_pause(app: AppContext, queue: str) -> None:
 @pass_app
 @translate_errors
 def queues_resume(app: AppContext, queue: str) -> None:
-    """Resume QUEUE (also lifts a quota pause and closes an open breaker).
+    """Resume QUEUE (also lifts a quota pause and closes an open breaker); jobs that were
+    waiting for that pause to lift are due at once.
 
     \b
     Example:
         tubesensei queues resume transcripts
     """
-    from tubesensei.jobs.control import QueueControl
+    from tubesensei.jobs.control import RELEASES, QueueControl
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         QueueControl(system.engine).resume(queue)
+        released = system.ledger.release_waiting(RELEASES[queue])
+        system.send(released)
         system.wake()
-    finally:
-        system.close()
-    click.echo(f"{queue}: running")
+    click.echo(f"{queue}: running" + (f" ({len(released)} waiting job(s) released)"
+                                      if released else ""))
 
 
 # -- workers --------------------------------------------------------------------------------
@@ -202,11 +191,8 @@ def workers_group(ctx: click.Context, as_json: bool) -> None:
 def workers_list(app: AppContext, as_json: bool) -> None:
     from tubesensei.jobs.workers import WorkerRegistry
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         live = WorkerRegistry(system.engine).live(system.settings.limits.stale_after_seconds)
-    finally:
-        system.close()
     if as_json:
         print_json(live)
         return
@@ -236,12 +222,9 @@ def workers_scale(app: AppContext, queue: str, count: int, worker_id: str | None
     """
     from tubesensei.jobs.workers import WorkerRegistry
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         changed = WorkerRegistry(system.engine).scale(
             queue, count, system.settings.limits.stale_after_seconds, worker_id)
-    finally:
-        system.close()
     if not changed:
         raise Failure("no live consumer serves that queue" + (f" as {worker_id}" if worker_id
                                                                else ""))
@@ -264,11 +247,8 @@ def stats_command(app: AppContext, as_json: bool) -> None:
     """
     from tubesensei.jobs.stats import collect
 
-    system = _system(app)
-    try:
+    with job_system(app) as system:
         data = collect(system)
-    finally:
-        system.close()
     if as_json:
         print_json(data)
         return

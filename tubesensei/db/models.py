@@ -129,6 +129,8 @@ class Video(TimestampMixin, Base):
         Index("ix_videos_channel_published", "channel_id", "published_at"),
         Index("ix_videos_channel_status", "channel_id", "transcript_status"),
         Index("ix_videos_transcript_status", "transcript_status", "published_at"),
+        # corpus totals: videos by status and unavailable reason, from the index alone.
+        Index("ix_videos_status_reason", "transcript_status", "unavailable_reason"),
         # kind lists are shown newest first: (kind) alone made SQLite sort every match.
         Index("ix_videos_kind_published", "kind", "published_at"),
         Index("ix_videos_published_at", "published_at"),
@@ -243,7 +245,8 @@ class ProcessingJob(Base):
         Index("ix_processing_jobs_type_status", "job_type", "status"),
         Index("ix_processing_jobs_session_status", "session_id", "status"),
         Index("ix_processing_jobs_entity", "entity_id"),
-        Index("ix_processing_jobs_finished_at", "finished_at"),
+        # completions by time ("done in the last minute", the TUI's throughput), and prune.
+        Index("ix_processing_jobs_status_finished", "status", "finished_at", "queue"),
         Index("ix_processing_jobs_created_at", "created_at"),
         # jobs lists filtered by status or type, newest first, without sorting every match.
         Index("ix_processing_jobs_status_created", "status", "created_at"),

@@ -72,6 +72,7 @@ class Consumer:
         burst_wait: float = 60.0,
         grace_seconds: float | None = None,
         metrics_port: int | None = None,
+        metrics_port_required: bool = False,
         periodic_tasks: bool = True,
     ) -> None:
         limits = system.settings.limits
@@ -86,11 +87,13 @@ class Consumer:
             limits.shutdown_grace_seconds if grace_seconds is None else grace_seconds
         )
         self.metrics_port = metrics_port
+        self.metrics_port_required = metrics_port_required
         self.periodic_tasks = periodic_tasks
         self.worker_id = make_worker_id()
         self.metrics = JobMetrics()
         self.executor = Executor(system, self.worker_id, TASKS, self.metrics)
         self.executor.on_queue_state_change = self._refresh_status
+        self.executor.on_rate_limit_reserved = self._note_reservation
         self.control = QueueControl(system.engine)
         self.registry = WorkerRegistry(system.engine)
         self.metrics_server: Any = None
@@ -109,6 +112,9 @@ class Consumer:
         self._started = 0.0
         self.reaped_at_start = 0
         self._signals = 0
+        self._wakes = 0  # wake-ups so far: a worker that saw none since its look may sleep
+        self._next_free = 0.0  # the rate limit's next slot, refreshed by housekeeping
+        self._signalled = False
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -118,19 +124,18 @@ class Consumer:
 
     def start(self) -> None:
         self._started = time.monotonic()
+        if self.metrics_port is not None:  # first: a port problem must leave nothing behind
+            self.metrics_server = self._serve_metrics()
         self.system.install_executor(self.executor.run)
         self.registry.register(self.worker_id, socket.gethostname(), os.getpid(), self.queues,
                                dict(self.concurrency), self.threads_wanted)
         # Recover at once what a dead process left behind, and give orphans a message.
         self.reaped_at_start = reap(self.system, force_orphan_scan=True).total
         self._refresh_status()
+        self._refresh_rate_limit()
         if self.system.settings.queue.backend == "sqlite":
             self._listener = WakeListener(self.system.settings.resolved_data_dir, self.wake)
             self._listener.start()
-        if self.metrics_port is not None:
-            self.metrics_server = serve_metrics(self.system, self.metrics,
-                                                self.system.settings.metrics.host,
-                                                self.metrics_port)
         self._resize()
         self._housekeeper = threading.Thread(target=self._housekeeping,
                                              name="tubesensei-house", daemon=True)
@@ -138,6 +143,20 @@ class Consumer:
         log.info("consumer started", worker_id=self.worker_id, workers=self.threads_wanted,
                  queues=self.queues, burst=self.burst, pid=os.getpid(),
                  metrics_port=self.metrics_server.server_port if self.metrics_server else None)
+
+    def _serve_metrics(self) -> Any:
+        """Serve metrics on the configured port; if another consumer on this machine has it
+        (and the port was not asked for explicitly), take a free one and say which."""
+        host = self.system.settings.metrics.host
+        try:
+            return serve_metrics(self.system, self.metrics, host, self.metrics_port or 0)
+        except OSError:
+            if self.metrics_port_required or not self.metrics_port:
+                raise
+        server = serve_metrics(self.system, self.metrics, host, 0)
+        log.warning("metrics port in use: serving on another", wanted=self.metrics_port,
+                    port=server.server_port)
+        return server
 
     def run(self, install_signals: bool = True) -> ConsumerSummary:
         """Start, wait until stopped (signal, or burst finished), shut down gracefully.
@@ -150,8 +169,10 @@ class Consumer:
                 previous[sig] = signal.signal(sig, self._on_signal)
         try:
             self.start()
-            while not self._stop.wait(0.2):
-                pass
+            # Sleep, not Event.wait: a signal handler runs on this thread, and one that set
+            # an Event the thread is waiting on would deadlock on the Event's own lock.
+            while not self._stop.is_set() and not self._signalled:
+                time.sleep(0.1)
             return self.shutdown()
         finally:
             for sig, handler in previous.items():
@@ -162,8 +183,7 @@ class Consumer:
         if self._signals > 1:
             log.warning("second signal: exiting at once; the reaper will recover running jobs")
             os._exit(130)
-        log.info("signal received: finishing running jobs", signal=signum)
-        self.stop()
+        self._signalled = True  # no locks in a signal handler: run() notices within 0.1 s
 
     def stop(self) -> None:
         self._stop.set()
@@ -171,9 +191,12 @@ class Consumer:
 
     def wake(self) -> None:
         with self._idle:
+            self._wakes += 1
             self._idle.notify_all()
 
     def shutdown(self) -> ConsumerSummary:
+        if self._signalled:
+            log.info("signal received: finishing running jobs")
         self._stop.set()
         self.wake()
         deadline = time.monotonic() + self.grace_seconds
@@ -236,7 +259,7 @@ class Consumer:
             if status.breaker_state != "closed":
                 return not self._probe_taken  # this thread will try to win the probe
         if queue == TRANSCRIPTS and self.executor.limiter.enabled:
-            return self.executor.limiter.next_free() <= time.time() + 0.25
+            return self._next_free <= time.time() + 0.25
         return True
 
     def _take(self) -> tuple[str, Any, bool] | None:
@@ -277,7 +300,7 @@ class Consumer:
     def _idle_wait(self) -> float:
         wait = self.system.settings.queue.poll_interval_seconds
         if TRANSCRIPTS in self.queues and self.executor.limiter.enabled:
-            slot = self.executor.limiter.next_free() - time.time()
+            slot = self._next_free - time.time()
             if slot > 0:
                 wait = min(wait, slot)
         return max(wait, 0.01)
@@ -289,6 +312,8 @@ class Consumer:
                     if self._retire > 0:
                         self._retire -= 1
                         return
+                with self._idle:
+                    seen = self._wakes
                 try:
                     found = self._take()
                 except Exception:
@@ -296,8 +321,8 @@ class Consumer:
                     found = None
                 if found is None:
                     wait = self._idle_wait()
-                    with self._idle:
-                        if not self._stop.is_set():
+                    with self._idle:  # a wake-up that came during the look is not lost
+                        if not self._stop.is_set() and self._wakes == seen:
                             self._idle.wait(wait)
                     continue
                 queue, task, probe = found
@@ -332,6 +357,7 @@ class Consumer:
         while not self._stop.wait(HOUSEKEEPING_INTERVAL_SECONDS):
             try:
                 self._move_due_messages()
+                self._refresh_rate_limit()
                 now = time.monotonic()
                 if now >= next_state:
                     self._refresh_status()
@@ -357,6 +383,17 @@ class Consumer:
                     self.stop()
             except Exception:
                 log.exception("housekeeping failed")
+
+    def _note_reservation(self, next_at: float) -> None:
+        self._next_free = max(self._next_free, next_at)
+
+    def _refresh_rate_limit(self) -> None:
+        """One read per housekeeping tick instead of one per take (the workers' hot path)."""
+        if TRANSCRIPTS in self.queues and self.executor.limiter.enabled:
+            before = self._next_free
+            self._next_free = self.executor.limiter.next_free()
+            if before > time.time() >= self._next_free - 0.25:
+                self.wake()  # the next slot has come: let a worker take it
 
     def _heartbeat(self) -> None:
         inflight = self.executor.inflight_ids()

@@ -21,6 +21,12 @@ from tubesensei.db.upsert import insert_for_engine
 from tubesensei.jobs.queues import QUEUES
 
 STATE = QueueState.__table__
+# Resuming a queue by hand releases the jobs that wait for what paused it.
+RELEASES: dict[str, tuple[str, ...]] = {
+    "discovery": ("quota_exhausted",),
+    "transcripts": ("blocked",),
+    "batch": (),
+}
 
 
 def _now() -> datetime:

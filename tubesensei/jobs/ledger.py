@@ -341,6 +341,19 @@ class Ledger:
                              .values(status="running", completed_at=None))
         return [(r[0], r[1], r[2], None) for r in rows]
 
+    def release_waiting(self, error_classes: Sequence[str]) -> list[tuple[str, int, int, None]]:
+        """Make jobs that wait for a pause to lift (quota reset, breaker) due now; returns the
+        messages to send (their scheduled messages become harmless duplicates)."""
+        now = now_utc()
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(JOBS)
+                .where(JOBS.c.status == "retrying", JOBS.c.error_class.in_(list(error_classes)))
+                .values(next_retry_at=now, updated_at=now)
+                .returning(JOBS.c.job_type, JOBS.c.id, JOBS.c.priority)
+            ).all()
+        return [(r[0], r[1], r[2], None) for r in rows]
+
     def heartbeat(self, worker_id: str, job_ids: Sequence[int]) -> int:
         """One UPDATE for all of a consumer's in-flight jobs."""
         if not job_ids:

@@ -30,6 +30,7 @@ class JobMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self.shared_registered = False
         self.tasks = Counter("tubesensei_tasks_total", "Task runs by task and outcome.",
                              ["task", "outcome"], registry=self.registry)
         self.duration = Histogram(
@@ -115,6 +116,8 @@ class SharedStateCollector(Collector):
 
 def serve_metrics(system: JobSystem, metrics: JobMetrics, host: str, port: int) -> Any:
     """Start the HTTP endpoint in a daemon thread; returns the server (``.server_port``)."""
-    metrics.registry.register(SharedStateCollector(system))
     server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    if not metrics.shared_registered:
+        metrics.registry.register(SharedStateCollector(system))
+        metrics.shared_registered = True
     return server

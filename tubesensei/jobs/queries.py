@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, select
 
 from tubesensei.jobs.ledger import JOBS
 
@@ -43,8 +43,13 @@ def list_jobs(
     queue: str | None = None,
     session_id: int | None = None,
     limit: int | None = None,
+    entity: str | None = None,
+    error_class: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Jobs newest first, and how many match in all."""
+    """Jobs newest first, and how many match in all.
+
+    ``entity`` matches any part of the entity id (a video id, a handle).
+    """
     filters = []
     if status:
         filters.append(JOBS.c.status == status)
@@ -54,10 +59,18 @@ def list_jobs(
         filters.append(JOBS.c.queue == queue)
     if session_id is not None:
         filters.append(JOBS.c.session_id == session_id)
+    if entity:
+        # LIKE, not lower() LIKE lower(): SQLite's LIKE ignores ASCII case already and
+        # lower() on every row costs more than the scan itself.
+        filters.append(JOBS.c.entity_id.contains(entity, autoescape=True))
+    if error_class:
+        filters.append(JOBS.c.error_class == error_class)
     stmt = (
         select(*(JOBS.c[c] for c in LIST_COLUMNS))
         .where(*filters)
-        .order_by(JOBS.c.id.desc())
+        # (status|job_type, created_at) indexes give the newest first without sorting
+        # every match; id breaks ties within one timestamp.
+        .order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc())
     )
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -83,3 +96,53 @@ def counts_by_status(engine: Engine) -> dict[str, int]:
             select(JOBS.c.status, func.count()).group_by(JOBS.c.status)
         ).all()
     return {status: n for status, n in rows}
+
+
+def failure_groups(engine: Engine) -> list[dict[str, Any]]:
+    """Failed jobs grouped by error class and job type, biggest group first: how many, and
+    the newest job of each group (its id, entity, message and when it failed)."""
+    with engine.connect() as conn:
+        groups = conn.execute(
+            select(JOBS.c.error_class, JOBS.c.job_type, func.count(), func.max(JOBS.c.id))
+            .where(JOBS.c.status == "failed")
+            .group_by(JOBS.c.error_class, JOBS.c.job_type)
+        ).all()
+        newest = {
+            r.id: r for r in conn.execute(
+                select(JOBS.c.id, JOBS.c.entity_id, JOBS.c.error, JOBS.c.finished_at)
+                .where(JOBS.c.id.in_([g[3] for g in groups]))
+            )
+        }
+    out = []
+    for error_class, job_type, count, latest_id in groups:
+        row = newest[latest_id]
+        out.append({
+            "error_class": error_class, "job_type": job_type, "count": int(count),
+            "latest_id": latest_id, "latest_entity": row.entity_id, "latest_error": row.error,
+            "latest_at": _iso(row.finished_at),
+        })
+    out.sort(key=lambda g: (-g["count"], g["error_class"] or "", g["job_type"]))
+    return out
+
+
+def completions_since(engine: Engine, since: datetime) -> list[tuple[str, datetime]]:
+    """(queue, finished_at) of every job completed at or after ``since`` (a throughput
+    history; keep the window short: one row per job)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JOBS.c.queue, JOBS.c.finished_at)
+            .where(JOBS.c.finished_at >= since, JOBS.c.status == "completed")
+        ).all()
+    return [(queue, finished) for queue, finished in rows]
+
+
+def failed_counts(engine: Engine, job_type: str | None = None) -> tuple[int, int]:
+    """(failed jobs, those of them with attempts left): what a retry would re-queue without
+    and with ``force``."""
+    filters = [JOBS.c.status == "failed"]
+    if job_type:
+        filters.append(JOBS.c.job_type == job_type)
+    left = func.sum(case((JOBS.c.attempts < JOBS.c.max_attempts, 1), else_=0))
+    with engine.connect() as conn:
+        failed, with_attempts = conn.execute(select(func.count(), left).where(*filters)).one()
+    return int(failed or 0), int(with_attempts or 0)

@@ -42,6 +42,15 @@ TASK_NAMES: dict[str, str] = {
 class BulkSqliteStorage(SqliteStorage):
     """SqliteStorage that can write many messages in one transaction."""
 
+    def _create_connection(self) -> Any:
+        # synchronous=NORMAL, like the ledger's database: no fsync per commit (an fsync on
+        # every enqueue and dequeue cost ~150 µs each, and disk stalls showed up as enqueue→start
+        # latency spikes). Safe because the ledger is the truth: a message lost to a power cut
+        # is re-queued by the reaper, a resurrected one finds its job not runnable.
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
+
     def enqueue_many(self, items: Sequence[tuple[bytes, int]]) -> None:
         if not items:
             return

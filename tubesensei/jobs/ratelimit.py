@@ -30,6 +30,7 @@ class RateLimiter:
         self.name = name
         self.per_minute = per_minute
         self._rng = rng or random.Random()
+        self.last_reserved_next = 0.0  # next_at after this process's latest reservation
 
     @property
     def enabled(self) -> bool:
@@ -70,6 +71,7 @@ class RateLimiter:
                 .where(LIMITS.c.name == self.name)
                 .values(next_at=slot + step, waits=LIMITS.c.waits + (1 if slot > now else 0))
             )
+        self.last_reserved_next = slot + step
         return slot
 
     def wait(self, checkpoint: Callable[[], None] | None = None) -> float:

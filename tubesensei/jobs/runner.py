@@ -22,7 +22,7 @@ from tubesensei.jobs.ledger import ClaimedJob, Created, JobSpec
 from tubesensei.jobs.ledger import now_utc as ledger_now
 from tubesensei.jobs.metrics import JobMetrics
 from tubesensei.jobs.policy import Decision, JobCancelled, JobInterrupted, SoftTimeLimit, decide
-from tubesensei.jobs.queues import TASK_NAMES, TRANSCRIPTS
+from tubesensei.jobs.queues import DISCOVERY, TASK_NAMES, TRANSCRIPTS
 from tubesensei.jobs.ratelimit import RateLimiter
 from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import get_logger
@@ -94,6 +94,7 @@ class Executor:
         self.outcomes: dict[str, int] = {}
         # The consumer refreshes its view of pauses/breakers at once when a job changes them.
         self.on_queue_state_change: Callable[[], None] = lambda: None
+        self.on_rate_limit_reserved: Callable[[float], None] = lambda _next: None
 
     # -- per-thread resources (an event loop and a pipeline bound to it) ----------------
 
@@ -148,6 +149,7 @@ class Executor:
 
     def wait_for_rate_limit(self, job_id: int) -> None:
         waited = self.limiter.wait(lambda: self.checkpoint(job_id))
+        self.on_rate_limit_reserved(self.limiter.last_reserved_next)
         if waited > 0:
             self.metrics.rate_limit_waits.inc()
             self.metrics.rate_limit_wait.inc(waited)
@@ -240,8 +242,9 @@ class Executor:
                       attempt=job.attempts, duration_s=round(duration, 3),
                       error_class=d.error_class, error=d.message)
         task = TASK_NAMES[job.job_type]
-        self.metrics.observe(task, {"retry": "retrying", "pause_queue": "paused",
-                                    "open_breaker": "blocked"}.get(d.action, d.action), duration)
+        outcome = {"retry": "retrying", "pause_queue": "paused", "open_breaker": "blocked",
+                   "fail": "failed", "cancel": "cancelled"}.get(d.action, d.action)
+        self.metrics.observe(task, outcome, duration)
         if d.action == "fail":
             ledger.fail(job.id, wid, d.error_class, d.message)
             self._count("failed")
@@ -258,8 +261,11 @@ class Executor:
         else:  # retry, pause_queue, open_breaker: the job waits and comes back by itself
             delay = d.delay
             if d.action == "pause_queue" and d.until is not None:
-                self.control.pause_until(job.queue, d.until, d.error_class)
-                log.warning("queue paused", queue=job.queue, until=d.until.isoformat(),
+                # The Data API quota is what ran out: discovery (all Data API work) waits for
+                # the reset. An extract job that needed a videos.list call waits too, but the
+                # transcripts queue goes on (fetching transcripts costs no quota).
+                self.control.pause_until(DISCOVERY, d.until, d.error_class)
+                log.warning("queue paused", queue=DISCOVERY, until=d.until.isoformat(),
                             reason=d.error_class)
             elif d.action == "open_breaker":
                 until = self.control.open_breaker(

@@ -126,7 +126,10 @@ class SessionReport:
         }
 
 
-def _reports(engine: Engine, session_ids: Sequence[int] | None) -> list[SessionReport]:
+def _reports(engine: Engine, session_ids: Sequence[int] | None,
+             details: bool = True) -> list[SessionReport]:
+    """Without ``details``, only the jobs by status (no failures by class, no transcripts
+    or unavailable counts, which read every job's video)."""
     with engine.connect() as conn:
         stmt = select(SESSIONS).order_by(SESSIONS.c.id.desc())
         if session_ids is not None:
@@ -141,17 +144,17 @@ def _reports(engine: Engine, session_ids: Sequence[int] | None) -> list[SessionR
         ):
             counts.setdefault(sid, {})[status] = n
         failures: dict[int, dict[str, int]] = {}
-        for sid, cls, n in conn.execute(
+        outcome: dict[int, dict[str, int]] = {}
+        done: dict[int, int] = {}
+        for sid, cls, n in [] if not details else conn.execute(
             select(JOBS.c.session_id, JOBS.c.error_class, func.count())
             .where(JOBS.c.session_id.in_(ids), JOBS.c.status == "failed")
             .group_by(JOBS.c.session_id, JOBS.c.error_class)
         ):
             failures.setdefault(sid, {})[cls or "unknown"] = n
-        outcome: dict[int, dict[str, int]] = {}
-        done: dict[int, int] = {}
         reason = case((VIDEOS.c.transcript_status == "done", "done"),
                       else_=VIDEOS.c.unavailable_reason)
-        for sid, why, n in conn.execute(
+        for sid, why, n in [] if not details else conn.execute(
             select(JOBS.c.session_id, reason, func.count())
             .join(VIDEOS, VIDEOS.c.youtube_video_id == JOBS.c.entity_id)
             .where(JOBS.c.session_id.in_(ids), JOBS.c.job_type == "extract_transcript",
@@ -174,8 +177,8 @@ def _reports(engine: Engine, session_ids: Sequence[int] | None) -> list[SessionR
     ]
 
 
-def list_sessions(engine: Engine) -> list[SessionReport]:
-    return _reports(engine, None)
+def list_sessions(engine: Engine, *, details: bool = True) -> list[SessionReport]:
+    return _reports(engine, None, details)
 
 
 def session_report(engine: Engine, session_id: int) -> SessionReport:

@@ -58,9 +58,9 @@ class WorkerRegistry:
             conn.execute(update(CONSUMERS).where(CONSUMERS.c.worker_id == worker_id)
                          .values(stopped_at=_now(), inflight=0, threads=0))
 
-    def live(self, stale_after: float) -> list[dict[str, Any]]:
+    def live(self, stale_after: float, now: datetime | None = None) -> list[dict[str, Any]]:
         """Consumers that heartbeat within ``stale_after`` seconds and have not stopped."""
-        since = _now() - timedelta(seconds=stale_after)
+        since = (now or _now()) - timedelta(seconds=stale_after)
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(CONSUMERS)
