@@ -24,8 +24,12 @@ test: $(STAMP)  ## lint, then the whole test suite with branch coverage (fails u
 	$(BIN)/coverage erase
 	$(BIN)/python -m pytest --cov=tubesensei --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
 
-config-reference: $(STAMP)  ## regenerate tubesensei.toml from the settings model
+demo: $(STAMP)  ## the whole product against a built-in fake YouTube (DEMO_ARGS="--keep ...")
+	$(BIN)/tubesensei demo $(DEMO_ARGS)
+
+config-reference: $(STAMP)  ## regenerate tubesensei.toml and docs/configuration.md from the settings model
 	$(BIN)/python -c "from tubesensei.config import render_reference_config as r; open('tubesensei.toml','w').write(r())"
+	$(BIN)/python -m tubesensei.config_docs docs/configuration.md
 
 clean:  ## remove the virtualenv, build output and caches
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .coverage .coverage.* htmlcov

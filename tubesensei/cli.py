@@ -181,6 +181,9 @@ def _register_command_modules() -> None:
     from tubesensei.commands import corpus
 
     corpus.register(cli)
+    from tubesensei.commands import demo
+
+    demo.register(cli)
 
 
 _register_command_modules()
