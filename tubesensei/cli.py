@@ -184,6 +184,9 @@ def _register_command_modules() -> None:
     from tubesensei.commands import demo
 
     demo.register(cli)
+    from tubesensei.commands import tui
+
+    tui.register(cli)
 
 
 _register_command_modules()

@@ -1,0 +1,1 @@
+"""Screens pushed over the tabs: help, confirmations, adding a channel, a transcript."""
