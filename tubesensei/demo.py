@@ -65,6 +65,7 @@ class DemoOptions:
     keep: bool = False
     latency_ms: float = 30.0
     error_rate: float = 0.03
+    tui: bool = False  # watch the run in the TUI; the summary follows when you quit it
 
 
 @dataclass(frozen=True)
@@ -262,11 +263,15 @@ def run_demo(
             try:
                 enqueue_channels(system, [parse_channel_ref(r) for r in refs])
                 # No periodic rescans: a cron slot falling inside the run would only add noise.
-                consumer = Consumer(system, workers=options.workers, burst=True,
+                # With the dashboard the consumer keeps serving until the user quits it.
+                consumer = Consumer(system, workers=options.workers, burst=not options.tui,
                                     burst_wait=BURST_WAIT_SECONDS, grace_seconds=GRACE_SECONDS,
                                     periodic_tasks=False)
                 worker = _ConsumerThread(consumer)
                 worker.start()
+                if options.tui:
+                    _run_tui(runtime)  # until the user quits it
+                    consumer.stop()
                 while worker.is_alive() and not stop.event.is_set():
                     on_progress(read_progress(reader, refs))
                     stop.event.wait(poll_seconds)
@@ -293,6 +298,20 @@ def run_demo(
             _close_log_handlers()
             if remove:
                 shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _run_tui(runtime: Runtime) -> None:
+    """The dashboard on this (the main) thread while the consumer works in its own."""
+    from tubesensei.tui.app import TubeSenseiApp
+    from tubesensei.tui.data import TuiData
+
+    data = TuiData.open(runtime.settings)
+    try:
+        app = TubeSenseiApp(data, refresh_interval=0.5, theme=None)
+        app.consumer_label = "demo consumer in this process"
+        app.run()
+    finally:
+        data.close()
 
 
 def channel_entities(handles: list[str]) -> list[str]:

@@ -221,3 +221,30 @@ def test_ctrl_c_stops_cleanly_with_one_line(tmp_path: Path, tubesensei_exe) -> N
     assert err.count("\n") == 1 and err.startswith("Interrupted: demo stopped")
     assert "Traceback" not in out + err and "summary" not in out
     assert not folder.exists()
+
+
+def test_demo_with_the_dashboard_runs_it_then_reports(monkeypatch, tmp_path) -> None:
+    """--tui: the dashboard runs on the main thread while the consumer works; quitting it
+    stops the consumer and the summary follows."""
+    import time as _time
+
+    import tubesensei.demo as demo
+    from tests.jobs_helpers import scalar
+
+    calls = []
+
+    def watch(runtime) -> None:  # stands in for a person watching, then pressing q
+        calls.append(runtime.settings.youtube.api_endpoint)
+        deadline = _time.monotonic() + 60
+        while _time.monotonic() < deadline:
+            if scalar(runtime.settings, "SELECT count(*) FROM processing_jobs "
+                                        "WHERE status NOT IN ('completed', 'failed')") == 0 \
+                    and scalar(runtime.settings, "SELECT count(*) FROM processing_jobs") > 1:
+                return
+            _time.sleep(0.1)
+
+    monkeypatch.setattr(demo, "_run_tui", watch)
+    report = demo.run_demo(demo.DemoOptions(channels=1, videos_per_channel=20, tui=True,
+                                            data_dir=tmp_path / "demo"))
+    assert calls and calls[0].startswith("http://127.0.0.1:")
+    assert report.channels == 1 and report.transcripts > 0 and not report.interrupted

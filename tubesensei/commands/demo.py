@@ -140,12 +140,15 @@ def render_summary(console: Any, report: Any, options: Any) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=7, show_default=True,
               help="The same seed gives the same simulated world.")
 @click.option("--keep", is_flag=True, help="Keep the data folder to explore it afterwards.")
+@click.option("--tui", is_flag=True,
+              help="Watch the run in the live dashboard (tubesensei tui); quit it with q to "
+                   "stop the demo and see the summary.")
 @click.option("--data-dir", "demo_data_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Use this new or empty folder instead of a temporary one (always kept).")
 @pass_app
 @translate_errors
 def demo_command(app: AppContext, channels: int, videos: int, workers: int, seed: int,
-                 keep: bool, demo_data_dir: Path | None) -> None:
+                 keep: bool, tui: bool, demo_data_dir: Path | None) -> None:
     """See the whole product work against a built-in fake YouTube: no internet, no API key.
 
     Starts the simulator in this process (with latency and a few 5xx faults), queues its
@@ -156,6 +159,7 @@ def demo_command(app: AppContext, channels: int, videos: int, workers: int, seed
     Example:
         tubesensei demo
         tubesensei demo --channels 2 --videos 200 --workers 8 --keep
+        tubesensei demo --tui
     """
     from rich.console import Console
 
@@ -163,7 +167,7 @@ def demo_command(app: AppContext, channels: int, videos: int, workers: int, seed
 
     data_dir = demo_data_dir or app.overrides.get("data_dir")
     options = DemoOptions(channels=channels, videos_per_channel=videos, workers=workers,
-                          seed=seed, data_dir=data_dir, keep=keep)
+                          seed=seed, data_dir=data_dir, keep=keep, tui=tui)
     out = Console(highlight=False)
     view = ProgressView(Console(stderr=True))
 
@@ -174,11 +178,12 @@ def demo_command(app: AppContext, channels: int, videos: int, workers: int, seed
                   f"{options.error_rate:.0%} of requests fail with 5xx; no API key, no internet",
                   soft_wrap=True)
         out.print(f"data folder: {folder}", soft_wrap=True)
-        view.start(n)
+        if not tui:  # the dashboard takes the whole terminal instead
+            view.start(n)
 
     report = None
     try:
-        report = run_demo(options, view.update, on_start=started)
+        report = run_demo(options, (lambda _p: None) if tui else view.update, on_start=started)
     finally:
         view.stop(keep=report is not None and not report.interrupted)
     if report.interrupted:
