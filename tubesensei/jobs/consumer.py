@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tubesensei.jobs import ledger as L
 from tubesensei.jobs import periodic
+from tubesensei.jobs import queries as Q
 from tubesensei.jobs.control import QueueControl, QueueStatus
 from tubesensei.jobs.metrics import JobMetrics, serve_metrics
 from tubesensei.jobs.queues import QUEUES, TRANSCRIPTS
@@ -223,7 +223,7 @@ class Consumer:
         self.registry.stopped(self.worker_id)
         self.system.install_executor(None)
         summary = ConsumerSummary(dict(self.executor.outcomes), time.monotonic() - self._started,
-                                  self.reaped_at_start, L.waiting_summary(self.system.engine))
+                                  self.reaped_at_start, Q.waiting_summary(self.system.engine))
         log.info("consumer stopped", outcomes=summary.outcomes,
                  elapsed_s=round(summary.elapsed_s, 2))
         return summary
@@ -434,7 +434,7 @@ class Consumer:
             if sizes[q]["queued"] and not held:
                 return False
         horizon = now + timedelta(seconds=self.burst_wait)
-        runnable, running, due = L.burst_state(self.system.engine, horizon)
+        runnable, running, due = Q.burst_state(self.system.engine, horizon)
         if running or due is not None:
             return False
         if runnable:
@@ -444,7 +444,7 @@ class Consumer:
             if not held_queues:
                 reap(self.system, own=set(self.executor.inflight_ids()))
                 return False
-            return L.runnable_outside(self.system.engine, held_queues) == 0
+            return Q.runnable_outside(self.system.engine, held_queues) == 0
         return True  # nothing runnable, running or due soon
 
 

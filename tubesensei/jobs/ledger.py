@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Engine, bindparam, case, select, update
 
 from tubesensei.db.models import (
     ACTIVE_JOB_STATUSES,
@@ -431,76 +431,8 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[i : i + size]
 
 
-def active_counts(engine: Engine) -> dict[str, int]:
-    """Active (pending or retrying) jobs per queue."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JOBS.c.queue, func.count())
-            .where(JOBS.c.status.in_(RUNNABLE))
-            .group_by(JOBS.c.queue)
-        ).all()
-    return {q: n for q, n in rows}
 
 
-def waiting_jobs(engine: Engine, queue: str, older_than: datetime) -> list[ClaimedJob]:
-    """Pending/retrying jobs of ``queue`` untouched since ``older_than`` (message candidates)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                JOBS.c.id, JOBS.c.job_type, JOBS.c.entity_id, JOBS.c.queue, JOBS.c.priority,
-                JOBS.c.attempts, JOBS.c.max_attempts, JOBS.c.next_retry_at, JOBS.c.session_id,
-            ).where(
-                JOBS.c.queue == queue,
-                JOBS.c.status.in_(RUNNABLE),
-                JOBS.c.updated_at < older_than,
-            )
-        ).all()
-    return [
-        ClaimedJob(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                   {"next_retry_at": r[7].replace(tzinfo=UTC) if r[7] else None}, r[8])
-        for r in rows
-    ]
-
-
-def burst_state(engine: Engine, horizon: datetime) -> tuple[int, int, datetime | None]:
-    """(runnable now, running anywhere, earliest retry due within ``horizon`` or None)."""
-    now = now_utc()
-    with engine.connect() as conn:
-        runnable = conn.execute(
-            select(func.count()).where(
-                or_(
-                    JOBS.c.status == "pending",
-                    and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now),
-                ),
-                JOBS.c.cancel_requested.is_(False),
-            )
-        ).scalar_one()
-        running = conn.execute(
-            select(func.count()).where(JOBS.c.status == "running")
-        ).scalar_one()
-        due = conn.execute(
-            select(func.min(JOBS.c.next_retry_at)).where(
-                JOBS.c.status == "retrying", JOBS.c.next_retry_at <= horizon
-            )
-        ).scalar()
-    return runnable, running, (due.replace(tzinfo=UTC) if due else None)
-
-
-def waiting_summary(engine: Engine) -> dict[str, dict[str, Any]]:
-    """Per queue: how many jobs are pending/retrying/running, and the earliest retry."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JOBS.c.queue, JOBS.c.status, func.count(), func.min(JOBS.c.next_retry_at))
-            .where(JOBS.c.status.in_(ACTIVE_JOB_STATUSES))
-            .group_by(JOBS.c.queue, JOBS.c.status)
-        ).all()
-    out: dict[str, dict[str, Any]] = {}
-    for queue, status, count, due in rows:
-        entry = out.setdefault(queue, {})
-        entry[status] = count
-        if due is not None:
-            entry["next_retry_at"] = due.replace(tzinfo=UTC).isoformat()
-    return out
 
 
 def complete_session_if_done(conn: Any, session_id: int) -> bool:
@@ -518,18 +450,6 @@ def complete_session_if_done(conn: Any, session_id: int) -> bool:
         .values(status="completed", completed_at=now)
     ).rowcount == 1
 
-
-def runnable_outside(engine: Engine, queues: set[str]) -> int:
-    """Runnable jobs (pending, or retrying and due) in queues other than ``queues``."""
-    now = now_utc()
-    with engine.connect() as conn:
-        return conn.execute(
-            select(func.count()).where(
-                JOBS.c.queue.not_in(list(queues)),
-                or_(JOBS.c.status == "pending",
-                    and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now)),
-            )
-        ).scalar_one()
 
 
 def _refunded_attempts() -> Any:

@@ -1,4 +1,5 @@
-"""Reading the ledger for people: job lists and one job in full."""
+"""Reading the ledger: job lists and one job in full for people, and the counts the
+consumer and the reaper decide by. (Every write is in ledger.py.)"""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, and_, case, func, or_, select
 
-from tubesensei.jobs.ledger import JOBS
+from tubesensei.db.models import ACTIVE_JOB_STATUSES
+from tubesensei.jobs.ledger import JOBS, RUNNABLE, ClaimedJob, now_utc
 
 LIST_COLUMNS = (
     "id", "job_type", "entity_id", "queue", "priority", "status", "attempts", "max_attempts",
@@ -146,3 +148,87 @@ def failed_counts(engine: Engine, job_type: str | None = None) -> tuple[int, int
     with engine.connect() as conn:
         failed, with_attempts = conn.execute(select(func.count(), left).where(*filters)).one()
     return int(failed or 0), int(with_attempts or 0)
+
+
+# -- counts the consumer and the reaper decide by ------------------------------------
+
+
+def active_counts(engine: Engine) -> dict[str, int]:
+    """Active (pending or retrying) jobs per queue."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JOBS.c.queue, func.count())
+            .where(JOBS.c.status.in_(RUNNABLE))
+            .group_by(JOBS.c.queue)
+        ).all()
+    return {q: n for q, n in rows}
+
+def waiting_jobs(engine: Engine, queue: str, older_than: datetime) -> list[ClaimedJob]:
+    """Pending/retrying jobs of ``queue`` untouched since ``older_than`` (message candidates)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                JOBS.c.id, JOBS.c.job_type, JOBS.c.entity_id, JOBS.c.queue, JOBS.c.priority,
+                JOBS.c.attempts, JOBS.c.max_attempts, JOBS.c.next_retry_at, JOBS.c.session_id,
+            ).where(
+                JOBS.c.queue == queue,
+                JOBS.c.status.in_(RUNNABLE),
+                JOBS.c.updated_at < older_than,
+            )
+        ).all()
+    return [
+        ClaimedJob(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+                   {"next_retry_at": r[7].replace(tzinfo=UTC) if r[7] else None}, r[8])
+        for r in rows
+    ]
+
+def burst_state(engine: Engine, horizon: datetime) -> tuple[int, int, datetime | None]:
+    """(runnable now, running anywhere, earliest retry due within ``horizon`` or None)."""
+    now = now_utc()
+    with engine.connect() as conn:
+        runnable = conn.execute(
+            select(func.count()).where(
+                or_(
+                    JOBS.c.status == "pending",
+                    and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now),
+                ),
+                JOBS.c.cancel_requested.is_(False),
+            )
+        ).scalar_one()
+        running = conn.execute(
+            select(func.count()).where(JOBS.c.status == "running")
+        ).scalar_one()
+        due = conn.execute(
+            select(func.min(JOBS.c.next_retry_at)).where(
+                JOBS.c.status == "retrying", JOBS.c.next_retry_at <= horizon
+            )
+        ).scalar()
+    return runnable, running, (due.replace(tzinfo=UTC) if due else None)
+
+def waiting_summary(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Per queue: how many jobs are pending/retrying/running, and the earliest retry."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JOBS.c.queue, JOBS.c.status, func.count(), func.min(JOBS.c.next_retry_at))
+            .where(JOBS.c.status.in_(ACTIVE_JOB_STATUSES))
+            .group_by(JOBS.c.queue, JOBS.c.status)
+        ).all()
+    out: dict[str, dict[str, Any]] = {}
+    for queue, status, count, due in rows:
+        entry = out.setdefault(queue, {})
+        entry[status] = count
+        if due is not None:
+            entry["next_retry_at"] = due.replace(tzinfo=UTC).isoformat()
+    return out
+
+def runnable_outside(engine: Engine, queues: set[str]) -> int:
+    """Runnable jobs (pending, or retrying and due) in queues other than ``queues``."""
+    now = now_utc()
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count()).where(
+                JOBS.c.queue.not_in(list(queues)),
+                or_(JOBS.c.status == "pending",
+                    and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now)),
+            )
+        ).scalar_one()

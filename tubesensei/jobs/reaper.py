@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from tubesensei.jobs import ledger as L
+from tubesensei.jobs import queries as Q
 from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import get_logger
 
@@ -97,7 +98,7 @@ def _requeue_orphans(system: JobSystem, force: bool) -> list[int]:
     when the ledger has more waiting jobs than the queue has messages (or when forced, at
     consumer start).
     """
-    counts = L.active_counts(system.engine)
+    counts = Q.active_counts(system.engine)
     sizes = system.queues.queue_sizes()
     older_than = L.now_utc() - timedelta(seconds=ORPHAN_GRACE_SECONDS)
     requeued: list[int] = []
@@ -108,7 +109,7 @@ def _requeue_orphans(system: JobSystem, force: bool) -> list[int]:
         if waiting <= have and not force:
             continue
         present = system.queues.messages(queue)
-        candidates = [j for j in L.waiting_jobs(system.engine, queue, older_than)
+        candidates = [j for j in Q.waiting_jobs(system.engine, queue, older_than)
                       if j.id not in present]
         if not candidates:
             continue
