@@ -63,3 +63,14 @@ def test_transcript_blocks_follow_pauses_and_sentences() -> None:
                                 (60.0, "After a pause.")]
     runaway = [[n * 5, 5, "word"] for n in range(12)]  # no sentence ends: cut at 45 s
     assert [start for start, _ in blocks(runaway)] == [0.0, 45.0]
+
+
+def test_entity_search_understands_pasted_references() -> None:
+    from tubesensei.tui.data import entity_query
+
+    assert entity_query("  ") is None
+    assert entity_query("https://youtu.be/dQw4w9WgXcQ?t=42") == "dQw4w9WgXcQ"
+    assert entity_query("https://www.youtube.com/@Veritasium/videos") == "@veritasium"
+    assert entity_query("@Veritasium") == "@veritasium"
+    assert entity_query("dQw4w") == "dQw4w"  # part of an id: as typed
+    assert entity_query("a/b") == "a/b"  # not a reference: as typed

@@ -1,0 +1,1 @@
+"""The terminal UI (Textual): ``tubesensei tui``. Only the ``tui`` command imports it."""

@@ -122,10 +122,9 @@ class TubeSenseiApp(App[None]):
 
     def load_dashboard(self) -> None:
         """Refresh the dashboard (and the throughput history's recent buckets)."""
-        history = self.history
-        since = history.bucket_start(
-            self.data.clock() - timedelta(seconds=history.recount_seconds(self.data.clock())))
-        self._load_dashboard(since)
+        now = self.data.clock()
+        recount = timedelta(seconds=self.history.recount_seconds(now))
+        self._load_dashboard(self.history.bucket_start(now - recount))
 
     @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
     def _load_dashboard(self, since: datetime) -> None:
@@ -169,10 +168,10 @@ class TubeSenseiApp(App[None]):
 
     @on(FailureGroupChosen)
     def _show_failure_group(self, message: FailureGroupChosen) -> None:
-        self.main_screen.query_one(JobsView).set_filter(message.filter)
-        self.action_show_tab("jobs")
+        self.show_jobs(message.filter)
 
     def show_jobs(self, flt: JobFilter) -> None:
+        """The jobs tab, filtered (a failure group's jobs, a session's jobs)."""
         self.main_screen.query_one(JobsView).set_filter(flt)
         self.action_show_tab("jobs")
 

@@ -24,7 +24,7 @@ from tubesensei.jobs.control import QueueControl, QueueStatus
 from tubesensei.jobs.ledger import Created
 from tubesensei.jobs.queues import QUEUES, TRANSCRIPTS
 from tubesensei.jobs.ratelimit import RateLimiter
-from tubesensei.jobs.service import enqueue_channels
+from tubesensei.jobs.service import channel_entity, enqueue_channels
 from tubesensei.jobs.sessions import SessionReport, list_sessions, session_report
 from tubesensei.jobs.stats import live_counts, units_today
 from tubesensei.jobs.system import JobSystem
@@ -32,7 +32,7 @@ from tubesensei.jobs.workers import WorkerRegistry
 from tubesensei.pipeline.channels import ChannelSummary, list_channels, set_channel_status
 from tubesensei.pipeline.search import SearchHit, search_page
 from tubesensei.pipeline.videos import CorpusTotals, StoredTranscript, corpus_totals
-from tubesensei.youtube.ids import ChannelRef
+from tubesensei.youtube.ids import ChannelRef, InvalidReference, parse_channel_ref, parse_video_id
 from tubesensei.youtube.quota import next_reset
 
 T = TypeVar("T")
@@ -49,6 +49,24 @@ def parse_time(value: Any) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def entity_query(text: str) -> str | None:
+    """What to look for in the jobs' entity ids: a pasted URL becomes the video id or the
+    channel it names, and a handle compares lower-case, as the ledger stores it."""
+    text = text.strip()
+    if not text:
+        return None
+    if "/" in text:
+        try:
+            return parse_video_id(text)
+        except InvalidReference:
+            pass
+        try:
+            return channel_entity(parse_channel_ref(text))
+        except InvalidReference:
+            pass
+    return text.lower() if text.startswith("@") else text
 
 
 @dataclass(frozen=True)
@@ -246,7 +264,7 @@ class TuiData:
     def jobs(self, flt: JobFilter, limit: int = JOBS_PAGE) -> JobsPage:
         rows, total = queries.list_jobs(
             self.system.engine, status=flt.status, job_type=flt.job_type, queue=flt.queue,
-            entity=flt.entity.strip() or None, error_class=flt.error_class,
+            entity=entity_query(flt.entity), error_class=flt.error_class,
             session_id=flt.session_id, limit=limit,
         )
         return JobsPage(flt, rows, total)
