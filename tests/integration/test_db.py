@@ -239,3 +239,16 @@ def test_eight_concurrent_writers_never_see_database_is_locked(db_url: str) -> N
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM quota_usage").scalar() == 8 * per_writer
     engine.dispose()
+
+
+def test_refresh_statistics_runs_analyze_once_when_missing(db_url: str) -> None:
+    from tubesensei.db.engine import refresh_statistics
+
+    engine = create_sync_engine(db_url)
+    assert refresh_statistics(engine, only_if_missing=True) is True
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE name='sqlite_stat1'").scalar() == 1
+    assert refresh_statistics(engine, only_if_missing=True) is False
+    assert refresh_statistics(engine) is True
+    engine.dispose()

@@ -122,3 +122,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def refresh_statistics(engine: Engine, *, only_if_missing: bool = False) -> bool:
+    """Give SQLite's query planner table statistics (ANALYZE). Without them it picks poor
+    indexes for some of the session and dashboard queries (77 ms instead of 1 ms measured).
+    Returns whether ANALYZE ran. A no-op on other databases (they keep their own)."""
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.begin() as conn:
+        if only_if_missing:
+            have = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).scalar()
+            if have:
+                return False
+        conn.exec_driver_sql("ANALYZE")
+    return True

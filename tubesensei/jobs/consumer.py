@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tubesensei.db.engine import refresh_statistics
 from tubesensei.jobs import periodic
 from tubesensei.jobs import queries as Q
 from tubesensei.jobs.control import QueueControl, QueueStatus
@@ -129,6 +130,7 @@ class Consumer:
         self.system.install_executor(self.executor.run)
         self.registry.register(self.worker_id, socket.gethostname(), os.getpid(), self.queues,
                                dict(self.concurrency), self.threads_wanted)
+        refresh_statistics(self.system.engine, only_if_missing=True)
         # Recover at once what a dead process left behind, and give orphans a message.
         self.reaped_at_start = reap(self.system, force_orphan_scan=True).total
         self._refresh_status()

@@ -2,7 +2,8 @@
 
 - rescan: queue an incremental discovery for every active channel (paused ones are skipped);
 - reconcile: queue a full discovery for every active channel;
-- prune: delete finished jobs (and stopped consumers' rows) older than the retention.
+- prune: delete finished jobs (and stopped consumers' rows) older than the retention, then
+  refresh the query planner's statistics.
 (Rescuing orphans runs every 30 s in every consumer: see reaper.py.)
 
 Every consumer checks the schedule once a minute; for each due slot, one compare-and-set on
@@ -19,6 +20,7 @@ from huey import crontab
 from sqlalchemy import delete, or_, select, update
 
 from tubesensei.config import Settings
+from tubesensei.db.engine import refresh_statistics
 from tubesensei.db.models import Channel, PeriodicRun, ProcessingJob
 from tubesensei.db.models import Consumer as ConsumerRow
 from tubesensei.db.upsert import insert_for_engine
@@ -61,6 +63,7 @@ def prune(system: JobSystem) -> dict[str, Any]:
             delete(consumers).where(or_(consumers.c.stopped_at < cutoff,
                                         consumers.c.heartbeat_at < cutoff))
         ).rowcount
+    refresh_statistics(system.engine)  # the tables changed shape: fresh planner statistics
     return {"jobs_deleted": removed, "consumers_deleted": gone}
 
 
