@@ -166,3 +166,13 @@ def test_installed_console_script_in_a_subprocess(tubesensei_exe, tmp_path: Path
     bad = subprocess.run([*tubesensei_exe, "--config", "nope.toml", "config", "show"], env=env,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_processes_creating_a_new_database_at_once_take_turns(tubesensei_exe, tmp_path) -> None:
+    env = {**os.environ, "TUBESENSEI_DATA_DIR": str(tmp_path / "fresh")}
+    procs = [subprocess.Popen([*tubesensei_exe, "db", "current"], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert out.strip() == f"{head_revision()} (head)"

@@ -102,3 +102,30 @@ def test_sigterm_is_graceful_and_a_second_signal_exits_at_once(
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
         assert proc.returncode == 130 and time.monotonic() - started < 5
+
+
+@pytest.mark.slow
+def test_two_consumer_processes_cooperate(tubesensei_exe: list[str], tmp_path: Path) -> None:
+    """Two run-consumer processes on one data folder: every job runs once, no lock errors."""
+    with running_simulator(SimConfig(seed=8, channels=2, videos_per_channel=50,
+                                     latency_ms=10)) as sim:
+        data = tmp_path / "data"
+        env = {**os.environ, **sim_environ(sim.base_url, data)}
+        settings = settings_for(sim.base_url, data)
+        handles = [c.handle for c in sim.world.channels]
+        subprocess.run([*tubesensei_exe, "enqueue", "channel", *handles], env=env, check=True,
+                       capture_output=True, timeout=60)
+        sim.reset_stats()
+        procs = [consumer(tubesensei_exe, env, "--burst", "--burst-wait", "2") for _ in range(2)]
+        outputs = [p.communicate(timeout=180) for p in procs]
+        for p, (_out, err) in zip(procs, outputs, strict=True):
+            assert p.returncode == 0, err[-2000:]
+            assert "database is locked" not in err and "Traceback" not in err
+        # Both did part of the work, and no job ran twice.
+        assert all("completed" in out for out, _err in outputs), outputs
+        assert scalar(settings, "SELECT max(attempts) FROM processing_jobs") == 1
+        assert scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                "WHERE status != 'completed'") == 0
+        extracts = scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                    "WHERE job_type='extract_transcript'")
+        assert sim.stats()["requests"].get("player", 0) == extracts

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL, make_url
 
-from tubesensei.db.engine import create_sync_engine, is_sqlite, to_sync_url
+from tubesensei.db.engine import BEGIN_OPTION, create_sync_engine, is_sqlite, to_sync_url
 
 
 class SchemaError(Exception):
@@ -88,8 +88,11 @@ def _run(url: str | URL, busy_timeout_ms: int, action) -> None:  # type: ignore[
     sync_url = to_sync_url(url)
     _ensure_parent(make_url(sync_url))
     engine = create_sync_engine(sync_url, busy_timeout_ms)
+    # The write lock from the start: two processes creating a brand-new database at once
+    # take turns, and the second finds it at head.
+    writer = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
     try:
-        with engine.connect() as conn:
+        with writer.connect() as conn:
             cfg = _config()
             cfg.attributes["connection"] = conn
             action(cfg)
