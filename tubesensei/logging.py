@@ -62,10 +62,6 @@ class SecretMasker:
 _masker = SecretMasker()
 
 
-def masker() -> SecretMasker:
-    return _masker
-
-
 def configure_logging(
     *,
     level: str = "INFO",

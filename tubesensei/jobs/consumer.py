@@ -180,7 +180,7 @@ class Consumer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _on_signal(self, signum: int, _frame: Any) -> None:
+    def _on_signal(self, _signum: int, _frame: Any) -> None:
         self._signals += 1
         if self._signals > 1:
             log.warning("second signal: exiting at once; the reaper will recover running jobs")

@@ -105,7 +105,6 @@ _COMPLETE = (
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._dialect = engine.dialect.name
 
     # -- creation ---------------------------------------------------------------------
 
@@ -180,7 +179,9 @@ class Ledger:
             return
         with self.engine.begin() as conn:
             conn.execute(
-                update(JOBS).where(JOBS.c.id == _bind("jid")).values(huey_task_id=_bind("tid")),
+                update(JOBS)
+                .where(JOBS.c.id == bindparam("jid"))
+                .values(huey_task_id=bindparam("tid")),
                 rows,
             )
 
@@ -418,12 +419,6 @@ class Ledger:
                 .returning(JOBS.c.id)
             ).all()
         return [r[0] for r in rows]
-
-
-def _bind(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

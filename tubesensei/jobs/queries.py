@@ -92,14 +92,6 @@ def get_job(engine: Engine, job_id: int) -> dict[str, Any]:
     return _row(row._mapping)
 
 
-def counts_by_status(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JOBS.c.status, func.count()).group_by(JOBS.c.status)
-        ).all()
-    return {status: n for status, n in rows}
-
-
 def failure_groups(engine: Engine) -> list[dict[str, Any]]:
     """Failed jobs grouped by error class and job type, biggest group first: how many, and
     the newest job of each group (its id, entity, message and when it failed)."""

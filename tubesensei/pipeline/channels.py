@@ -101,17 +101,6 @@ async def set_channel_status(db: Database, ref: ChannelRef, status: str) -> Chan
         return channel
 
 
-async def mark_channel_error(session: AsyncSession, youtube_channel_id: str, error: str) -> None:
-    channel = (
-        await session.execute(
-            select(Channel).where(Channel.youtube_channel_id == youtube_channel_id)
-        )
-    ).scalar_one_or_none()
-    if channel is not None:
-        channel.status = "error"
-        channel.last_error = error
-
-
 @dataclass(frozen=True)
 class RemovedChannel:
     youtube_channel_id: str

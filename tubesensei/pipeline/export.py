@@ -23,7 +23,6 @@ from tubesensei.pipeline.channels import get_channel
 from tubesensei.youtube.ids import ChannelRef
 
 Format = Literal["jsonl", "txt", "srt", "vtt"]
-FORMATS: tuple[str, ...] = ("jsonl", "txt", "srt", "vtt")
 BATCH = 200
 
 
