@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -101,14 +104,40 @@ def _run(url: str | URL, busy_timeout_ms: int, action) -> None:  # type: ignore[
         engine.dispose()
 
 
+@contextmanager
+def _creation_lock(url: str | URL) -> Iterator[None]:
+    """Serialise first-time creation of a SQLite database between processes: a process that
+    looked while another was half-way through the migrations would see an "old" schema."""
+    sync_url = to_sync_url(url)
+    if (not is_sqlite(sync_url) or sync_url.database in (None, "", ":memory:")
+            or sys.platform == "win32"):
+        yield
+        return
+    import fcntl
+
+    lock_path = Path(sync_url.database).expanduser().with_suffix(".schema-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def ensure_schema(url: str | URL, busy_timeout_ms: int = 30_000) -> SchemaState:
     """Create a brand-new database at head; refuse an existing one that is not at head."""
     state = schema_state(url, busy_timeout_ms)
     if state.up_to_date:
         return state
-    if state.is_empty:
-        upgrade(url, busy_timeout_ms=busy_timeout_ms)
-        return SchemaState(state.head, state.head, False)
+    if state.is_empty or state.current is not None:
+        with _creation_lock(url):  # another process may be creating it right now
+            state = schema_state(url, busy_timeout_ms)
+            if state.up_to_date:
+                return state
+            if state.is_empty:
+                upgrade(url, busy_timeout_ms=busy_timeout_ms)
+                return SchemaState(state.head, state.head, False)
     known = {rev.revision for rev in _script().walk_revisions()}
     if state.current is None:
         raise SchemaError(
