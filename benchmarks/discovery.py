@@ -14,7 +14,6 @@ the simulator's response cache, so the figures are our side's cost, not the fake
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import tempfile
 import time
@@ -52,18 +51,19 @@ def _client_run(sim: Simulator, handle: str) -> dict[str, Any]:
             "seconds": time.perf_counter() - started, "units": units}
 
 
-async def _pipeline_run(sim: Simulator, handle: str, folder: Path) -> dict[str, Any]:
-    url = f"sqlite+aiosqlite:///{folder / 'discovery.db'}"
+def _pipeline_run(sim: Simulator, handle: str, folder: Path) -> dict[str, Any]:
+    url = f"sqlite:///{folder / 'discovery.db'}"
     ensure_schema(url)
     settings = load_settings(None, {"youtube.api_key": API_KEY,
                                     "youtube.api_endpoint": sim.base_url}).settings
     pipeline = Pipeline(settings, Database(url))
     try:
         started = time.perf_counter()
-        result = await discover_channel(pipeline, ChannelRef("handle", handle))
+        result = discover_channel(pipeline, ChannelRef("handle", handle))
         seconds = time.perf_counter() - started
     finally:
-        await pipeline.close()
+        pipeline.close()
+        pipeline.db.dispose()
     return {"path": "discover_channel (+ SQLite)", "videos": len(result.new_video_ids),
             "seconds": seconds, "units": result.units}
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         _client_run(sim, handle)  # untimed: warms the simulator's response cache
         results.append(_client_run(sim, handle))
         with tempfile.TemporaryDirectory(prefix="tubesensei-bench-") as tmp:
-            results.append(asyncio.run(_pipeline_run(sim, handle, Path(tmp))))
+            results.append(_pipeline_run(sim, handle, Path(tmp)))
     for r in results:
         r["seconds"] = round(r["seconds"], 3)
         r["videos_per_minute"] = round(r["videos"] / r["seconds"] * 60)

@@ -1,7 +1,7 @@
 """A no-op job type for the queue benchmark, registered in a test-only way (no product code).
 
-``register()`` adds the job type ``bench_noop`` (queue ``batch``) to the job system's
-tables before a ``JobSystem`` is built; its task returns the wall-clock time it started, which
+``register()`` adds the job type ``bench_noop`` (queue ``batch``) to the job-type registry
+before a ``JobSystem`` is built; its task returns the wall-clock time it started, which
 the ledger stores as the job's result. Run as a module it is a consumer process like
 ``tubesensei run-consumer`` (same Consumer, logging as JSON lines to stderr) that also serves
 the no-op job type:
@@ -26,10 +26,9 @@ def noop_task(_ctx: Any) -> dict[str, Any]:
 
 def register() -> None:
     """Make ``bench_noop`` a job type: call before building a JobSystem (producer and consumer)."""
-    from tubesensei.jobs import queues, tasks
+    from tubesensei.jobs import registry, tasks
 
-    queues.JOB_TYPES[NOOP] = NOOP_QUEUE
-    queues.TASK_NAMES[NOOP] = "bench_noop"
+    registry.JOB_TYPES[NOOP] = registry.JobType(NOOP, NOOP_QUEUE, "bench_noop", "noop")
     tasks.TASKS[NOOP] = noop_task
 
 
@@ -49,18 +48,14 @@ def main(argv: list[str] | None = None) -> None:
     register()
     from tubesensei.app import Runtime
     from tubesensei.jobs.consumer import Consumer
-    from tubesensei.jobs.system import JobSystem
-
     rt = Runtime.load()
     rt.setup_logging(to_stderr=True)
-    rt.ensure_schema()
-    system = JobSystem(rt.settings)
     try:
-        consumer = Consumer(system, workers=args.workers, burst=args.burst,
+        consumer = Consumer(rt.jobs(), workers=args.workers, burst=args.burst,
                             burst_wait=args.burst_wait, grace_seconds=5.0)
         summary = consumer.run()
     finally:
-        system.close()
+        rt.close()
     print(f"consumer stopped after {summary.elapsed_s:.1f}s: {summary.outcomes}", file=sys.stderr)
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from tubesensei.config import ConfigError, LoadedSettings, Settings, load_settings
 from tubesensei.db.engine import Database, is_sqlite
 from tubesensei.db.schema import SchemaState, ensure_schema
 from tubesensei.logging import configure_logging
+
+if TYPE_CHECKING:
+    from tubesensei.jobs.system import JobSystem
+    from tubesensei.pipeline.context import Pipeline
 
 
 def check_data_dir(path: Path, *, create: bool = True) -> Path:
@@ -40,9 +44,13 @@ def check_data_dir(path: Path, *, create: bool = True) -> Path:
 
 @dataclass
 class Runtime:
-    """Loaded settings plus lazily opened resources, shared by one command."""
+    """Loaded settings plus the process's resources, opened once when first needed: the
+    database (its schema checked once), the job system. ``close()`` releases them."""
 
     loaded: LoadedSettings
+    _db: Database | None = field(default=None, repr=False)
+    _jobs: JobSystem | None = field(default=None, repr=False)
+    _pipeline: Pipeline | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -70,12 +78,42 @@ class Runtime:
         return check_data_dir(self.settings.resolved_data_dir)
 
     def ensure_schema(self) -> SchemaState:
+        """Create a brand-new database at head; refuse one whose schema does not fit."""
         if is_sqlite(self.settings.database_url):
             self.prepare_data_dir()
         return ensure_schema(self.settings.database_url, self.settings.database.busy_timeout_ms)
 
     def database(self) -> Database:
-        """A Database at the current schema (a brand-new one is created on the way)."""
-        self.ensure_schema()
-        s = self.settings
-        return Database(s.database_url, s.database.busy_timeout_ms, s.database.echo)
+        """The process's one Database, at the current schema (checked once)."""
+        if self._db is None:
+            self.ensure_schema()
+            self._db = Database.from_settings(self.settings)
+        return self._db
+
+    def jobs(self) -> JobSystem:
+        """The job system over this process's database."""
+        if self._jobs is None:
+            from tubesensei.jobs.system import JobSystem
+
+            self._jobs = JobSystem(self.settings, self.database())
+        return self._jobs
+
+    def pipeline(self) -> Pipeline:
+        """YouTube clients over this process's database, for a command's own thread (the
+        consumer's workers each make their own)."""
+        if self._pipeline is None:
+            from tubesensei.pipeline.context import Pipeline
+
+            self._pipeline = Pipeline(self.settings, self.database())
+        return self._pipeline
+
+    def close(self) -> None:
+        if self._pipeline is not None:
+            self._pipeline.close()
+            self._pipeline = None
+        if self._jobs is not None:
+            self._jobs.close()
+            self._jobs = None
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None

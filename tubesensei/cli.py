@@ -1,27 +1,71 @@
-"""The ``tubesensei`` command. Each command parses, calls one service, prints; no logic here."""
+"""The ``tubesensei`` command: the root group, every command group, and the one place errors
+become exit codes. Commands live in tubesensei/commands/ (each parses, calls one library
+function, prints); nothing here decides anything."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from tubesensei import __version__
-from tubesensei.commands.common import (
-    EXIT_BAD_INPUT,
-    EXIT_FAILURE,
-    AppContext,
-    json_option,
-    pass_app,
-    print_json,
-    translate_errors,
-)
+from tubesensei.commands.common import AppContext
+from tubesensei.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_INTERRUPTED, TubeSenseiError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class CommandError(click.ClickException):
+    """A TubeSenseiError (or a bug) on its way out: one line on stderr, its exit code."""
+
+    def __init__(self, message: str, exit_code: int, prefix: str = "Error: ") -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.prefix = prefix
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"{self.prefix}{self.format_message()}", err=True)
+
+
+class TubeSenseiGroup(click.Group):
+    """The root group maps errors once, around whichever command runs:
+
+    - a TubeSenseiError: its one-line message, its exit code (2 bad input, 1 otherwise);
+    - anything else is a bug: the traceback goes to the log file, stderr gets one line
+      naming the log, exit 1 (``TUBESENSEI_DEBUG=1`` lets the traceback through instead).
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TubeSenseiError as exc:
+            raise CommandError(exc.user_message(), exc.exit_code, exc.prefix) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort,
+                KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("TUBESENSEI_DEBUG"):
+                raise
+            raise CommandError(_report_bug(exc), EXIT_FAILURE) from None
+
+
+def _report_bug(exc: Exception) -> str:
+    """Log the traceback; the line for stderr says where it went."""
+    import logging
+
+    from tubesensei.logging import log_file
+
+    where = log_file()
+    if where is not None:
+        logging.getLogger("tubesensei").error("unexpected error", exc_info=exc)
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    hint = f"traceback in {where}" if where else "run with TUBESENSEI_DEBUG=1 for the traceback"
+    return f"unexpected {type(exc).__name__}: {first_line} ({hint})"
+
+
+@click.group(cls=TubeSenseiGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="tubesensei")
 @click.option(
     "--config",
@@ -45,158 +89,32 @@ def cli(ctx: click.Context, config_file: Path | None, data_dir: Path | None) -> 
         tubesensei config show
     """
     overrides = {"data_dir": data_dir} if data_dir is not None else {}
-    ctx.obj = AppContext(config_file, overrides)
+    app = AppContext(config_file, overrides)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
 
 
-# -- init ---------------------------------------------------------------------------------
-
-
-@cli.command(name="init")
-@pass_app
-@translate_errors
-def init_command(app: AppContext) -> None:
-    """Create the data folder, a starter config (never overwritten) and the database.
-
-    Safe to run again: it only creates what is missing.
-
-    \b
-    Example:
-        tubesensei init
-    """
-    from tubesensei.bootstrap import initialise
-
-    report = initialise(app.config_file, app.overrides)
-    click.echo(f"data folder  {report.data_dir}")
-    state = "created" if report.config_created else "kept (exists)"
-    click.echo(f"config file  {report.config_file}  [{state}]")
-    click.echo(f"database     {report.database}  [schema {report.revision}]")
-
-
-# -- config -------------------------------------------------------------------------------
-
-
-@cli.group(name="config")
-def config_group() -> None:
-    """Inspect the effective configuration."""
-
-
-@config_group.command(name="show")
-@json_option
-@pass_app
-@translate_errors
-def config_show(app: AppContext, as_json: bool) -> None:
-    """Print every setting, its value and where it came from (secrets masked).
-
-    \b
-    Example:
-        tubesensei config show
-        TUBESENSEI_LIMITS__MAX_ATTEMPTS=3 tubesensei config show --json
-    """
-    from tubesensei.bootstrap import describe_config
-
-    rt = app.runtime()
-    rows = describe_config(rt.loaded)
-    if as_json:
-        print_json(
-            {
-                "config_file": str(rt.loaded.config_file) if rt.loaded.config_file else None,
-                "data_dir": str(rt.settings.resolved_data_dir),
-                "settings": rows,
-            }
-        )
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"config file: {rt.loaded.config_file or '(none)'}", title_justify="left")
-    table.add_column("key")
-    table.add_column("value", overflow="fold")
-    table.add_column("source")
-    for row in rows:
-        table.add_row(row["key"], json.dumps(row["value"]), row["source"])
-    Console(soft_wrap=False).print(table)
-
-
-# -- db -----------------------------------------------------------------------------------
-
-
-@cli.group(name="db")
-def db_group() -> None:
-    """Database schema migrations."""
-
-
-@db_group.command(name="upgrade")
-@click.option("--revision", default="head", show_default=True, help="Target revision.")
-@pass_app
-@translate_errors
-def db_upgrade(app: AppContext, revision: str) -> None:
-    """Apply the migrations the database is missing.
-
-    \b
-    Example:
-        tubesensei db upgrade
-    """
-    from tubesensei.db.schema import schema_state, upgrade
-
-    rt = app.runtime()
-    rt.prepare_data_dir()
-    url = rt.settings.database_url
-    before = schema_state(url).current
-    upgrade(url, revision, rt.settings.database.busy_timeout_ms)
-    after = schema_state(url).current
-    if before == after:
-        click.echo(f"database already at {after}")
-    else:
-        click.echo(f"database upgraded: {before or '(empty)'} -> {after}")
-
-
-@db_group.command(name="current")
-@json_option
-@pass_app
-@translate_errors
-def db_current(app: AppContext, as_json: bool) -> None:
-    """Show the database's schema revision and the code's head revision.
-
-    \b
-    Example:
-        tubesensei db current
-    """
-    rt = app.runtime()
-    state = rt.ensure_schema()
-    if as_json:
-        print_json({"current": state.current, "head": state.head, "up_to_date": state.up_to_date})
-    else:
-        click.echo(f"{state.current} (head)" if state.up_to_date else f"{state.current}")
-
-
-def _register_command_modules() -> None:
+def _register() -> None:
+    from tubesensei.commands.corpus import channels_group, videos_group
+    from tubesensei.commands.demo import demo_command
+    from tubesensei.commands.jobs import enqueue_group, jobs_group, run_consumer
+    from tubesensei.commands.ops import queues_group, sessions_group, stats_command, workers_group
+    from tubesensei.commands.setup import config_group, db_group, init_command
+    from tubesensei.commands.transcripts import transcripts_group
+    from tubesensei.commands.tui import tui_command
     from tubesensei.sim.cli import sim as sim_group
 
-    cli.add_command(sim_group, name="sim")
-
-    from tubesensei.commands import jobs
-
-    jobs.register(cli)
-
-    from tubesensei.commands import corpus
-
-    corpus.register(cli)
-    from tubesensei.commands import demo
-
-    demo.register(cli)
-    from tubesensei.commands import tui
-
-    tui.register(cli)
+    for command in (init_command, config_group, db_group, sim_group, enqueue_group, jobs_group,
+                    run_consumer, sessions_group, queues_group, workers_group, stats_command,
+                    channels_group, videos_group, transcripts_group, demo_command, tui_command):
+        cli.add_command(command)
 
 
-_register_command_modules()
-
-
-# -- entry point --------------------------------------------------------------------------
+_register()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every error is one line on stderr (a traceback only with TUBESENSEI_DEBUG)."""
+    """Run the CLI: every error is one line on stderr and an exit code (see TubeSenseiGroup)."""
     try:
         code = cli.main(args=argv, prog_name="tubesensei", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -216,17 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        return 130
-    except Exception as exc:  # a bug: one line for the user, the traceback in the log
-        if os.environ.get("TUBESENSEI_DEBUG"):
-            raise
-        import logging
-
-        logging.getLogger("tubesensei").exception("unexpected error")
-        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-        click.echo(f"Error: unexpected {type(exc).__name__}: {first_line} (details in the log)",
-                   err=True)
-        return EXIT_FAILURE
+        return EXIT_INTERRUPTED
     # In non-standalone mode click returns ctx.exit()'s code instead of raising Exit.
     return code if isinstance(code, int) else 0
 

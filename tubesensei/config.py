@@ -15,12 +15,9 @@ from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from tubesensei.errors import BadInput
 
 APP_NAME = "tubesensei"
 ENV_PREFIX = "TUBESENSEI_"
@@ -190,7 +187,8 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
-    # The file values come in through a source of their own (see load_settings).
+    # Every value arrives as an argument (see load_settings, which reads the file and the
+    # environment it is given): building Settings never reads os.environ behind our back.
     @classmethod
     def settings_customise_sources(
         cls,
@@ -200,7 +198,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _FileSource(settings_cls))
+        return (init_settings,)
 
     # -- derived paths -------------------------------------------------------------------
     @property
@@ -211,7 +209,7 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         if self.database.url is not None:
             return self.database.url.get_secret_value()
-        return f"sqlite+aiosqlite:///{self.resolved_data_dir / 'tubesensei.db'}"
+        return f"sqlite:///{self.resolved_data_dir / 'tubesensei.db'}"
 
     @property
     def queue_path(self) -> Path:
@@ -234,19 +232,7 @@ class Settings(BaseSettings):
         return [v for v in values if len(v) >= 4]
 
 
-class _FileSource(PydanticBaseSettingsSource):
-    """Values from the TOML file chosen by :func:`load_settings` (set per call)."""
-
-    current: dict[str, Any] = {}
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self.current.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(self.current)
-
-
-class ConfigError(Exception):
+class ConfigError(BadInput):
     """Bad configuration: the message is one line naming the file/variable, key and problem."""
 
 
@@ -314,7 +300,12 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> LoadedSettings:
-    """Build the effective settings. Raises :class:`ConfigError` with a one-line message."""
+    """Build the effective settings from the config file, ``environ`` (default: this process's
+    environment, read once here) and ``overrides`` (dotted keys from the command line).
+
+    Pure: the result depends on the arguments and the file alone, so threads and tests can
+    load settings side by side. Raises :class:`ConfigError` with a one-line message.
+    """
     env = dict(os.environ if environ is None else environ)
     path = discover_config_file(config_file, env)
     file_values = read_config_file(path) if path is not None else {}
@@ -323,19 +314,12 @@ def load_settings(
     env_values.pop(ENV_DEBUG, None)
     init = _nest(dict(overrides or {}))
     _check_env_names(env_values)
-
-    _FileSource.current = file_values
-    saved = _swap_environ(env) if environ is not None else None
+    # Precedence: command line > environment > file > defaults.
+    merged = _deep_merge(_deep_merge(file_values, _env_tree(env_values)), init)
     try:
-        settings = Settings(**init)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(exc, path, env_values, init)) from None
-    except SettingsError:
-        raise ConfigError(_describe_env_json_error(env_values)) from None
-    finally:
-        _FileSource.current = {}
-        if saved is not None:
-            _swap_environ(saved)
     return LoadedSettings(settings, path, file_values, env_values, init)
 
 
@@ -418,11 +402,63 @@ def _check_env_names(env_values: Mapping[str, str]) -> None:
             raise ConfigError(f"environment variable {name}: unknown setting")
 
 
-def _swap_environ(new: Mapping[str, str]) -> dict[str, str]:
-    old = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(new)
-    return old
+def _annotation(dotted: str) -> Any:
+    """The type annotation of a setting (or a section), by its dotted key."""
+    model: Any = Settings
+    annotation: Any = None
+    for part in dotted.split("."):
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        annotation = model = info.annotation
+    return annotation
+
+
+def _is_structured(annotation: Any) -> bool:
+    """Whether an environment value for this type is JSON (lists, tables, whole sections)."""
+    import types
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict, tuple, set):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_structured(a) for a in typing.get_args(annotation) if a is not type(None))
+    return False
+
+
+def _env_tree(env_values: Mapping[str, str]) -> dict[str, Any]:
+    """TUBESENSEI_SECTION__KEY=value as {"section": {"key": value}}; lists and tables (and a
+    whole section) are JSON, everything else is text for the model to validate."""
+    import json
+
+    tree: dict[str, Any] = {}
+    for name in sorted(env_values, key=len):  # a whole section first, its keys on top
+        dotted = ".".join(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+        value: Any = env_values[name]
+        if _is_structured(_annotation(dotted)):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                msg = getattr(exc, "msg", str(exc))
+                raise ConfigError(f"environment variable {name}: not valid JSON ({msg})") from None
+        tree = _deep_merge(tree, _nest({dotted: value}))
+    return tree
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``; tables merge key by key."""
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _describe_validation_error(
@@ -443,18 +479,6 @@ def _describe_validation_error(
     else:
         where = "settings"
     return f"{where}: {dotted}: {problem}{more}"
-
-
-def _describe_env_json_error(env_values: Mapping[str, str]) -> str:
-    import json
-
-    for name, value in sorted(env_values.items()):
-        if value.lstrip().startswith(("[", "{")):
-            try:
-                json.loads(value)
-            except ValueError as exc:
-                return f"environment variable {name}: not valid JSON ({exc.msg})"
-    return "environment: a list or table value is not valid JSON"
 
 
 def _env_parent(dotted: str, env_values: Mapping[str, str]) -> str | None:

@@ -27,19 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from tubesensei.app import Runtime, check_data_dir
 from tubesensei.config import ConfigError, load_settings
-from tubesensei.db.engine import create_sync_engine
-from tubesensei.db.models import (
-    Channel,
-    ProcessingJob,
-    QuotaUsage,
-    Transcript,
-    TranscriptChunk,
-    Video,
-)
+from tubesensei.queries import corpus, jobs, state
 
 # The simulator accepts any key; this one exists so the product's key handling is exercised
 # (and tests can check it is never printed or stored).
@@ -236,8 +228,6 @@ def run_demo(
 ) -> DemoReport:
     """Run the demo to the end (or until Ctrl-C) and report what the database holds."""
     from tubesensei.jobs.consumer import Consumer
-    from tubesensei.jobs.service import enqueue_channels
-    from tubesensei.jobs.system import JobSystem
     from tubesensei.sim import SimConfig, running_simulator
     from tubesensei.youtube.ids import parse_channel_ref
 
@@ -254,14 +244,12 @@ def run_demo(
         with _signals_stop(stop), running_simulator(sim_config) as sim:
             runtime = demo_runtime(options, data_dir, sim.base_url)
             runtime.setup_logging()
-            runtime.ensure_schema()
-            system = JobSystem(runtime.settings)
-            # Progress is read on this thread, through an engine of its own.
-            reader = create_sync_engine(runtime.settings.database_url, pool_size=1)
+            system = runtime.jobs()
+            db = runtime.database()  # progress is read on this thread, from the same engine
             refs = channel_entities([c.handle for c in sim.world.channels])
             on_start(data_dir, len(refs))
             try:
-                enqueue_channels(system, [parse_channel_ref(r) for r in refs])
+                system.enqueue_channels([parse_channel_ref(r) for r in refs])
                 # No periodic rescans: a cron slot falling inside the run would only add noise.
                 # With the dashboard the consumer keeps serving until the user quits it.
                 consumer = Consumer(system, workers=options.workers, burst=not options.tui,
@@ -270,10 +258,10 @@ def run_demo(
                 worker = _ConsumerThread(consumer)
                 worker.start()
                 if options.tui:
-                    _run_tui(runtime)  # until the user quits it
+                    _run_tui(system)  # until the user quits it
                     consumer.stop()
                 while worker.is_alive() and not stop.event.is_set():
-                    on_progress(read_progress(reader, refs))
+                    on_progress(db.query(read_progress, refs))
                     stop.event.wait(poll_seconds)
                 if stop.event.is_set():
                     consumer.stop()
@@ -281,18 +269,17 @@ def run_demo(
                 if worker.error is not None:
                     raise worker.error
                 wall = time.monotonic() - started
-                on_progress(read_progress(reader, refs))
+                on_progress(db.query(read_progress, refs))
                 stats = sim.stats()
-                report = read_report(
-                    reader, wall_s=wall, data_dir=data_dir, kept=not remove,
+                report = db.query(
+                    read_report, wall_s=wall, data_dir=data_dir, kept=not remove,
                     interrupted=stop.event.is_set(), faults_injected=stats["errors_injected"],
                     workers=options.workers,
                 )
                 ended = True
                 return report
             finally:
-                reader.dispose()
-                system.close()
+                runtime.close()
     finally:
         if ended or stop.event.is_set():
             _close_log_handlers()
@@ -300,52 +287,34 @@ def run_demo(
                 shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def _run_tui(runtime: Runtime) -> None:
+def _run_tui(system: Any) -> None:
     """The dashboard on this (the main) thread while the consumer works in its own."""
     from tubesensei.tui.app import TubeSenseiApp
     from tubesensei.tui.data import TuiData
 
-    data = TuiData.open(runtime.settings)
-    try:
-        app = TubeSenseiApp(data, refresh_interval=0.5, theme=None)
-        app.consumer_label = "demo consumer in this process"
-        app.run()
-    finally:
-        data.close()
+    app = TubeSenseiApp(TuiData(system), refresh_interval=0.5, theme=None)
+    app.consumer_label = "demo consumer in this process"
+    app.run()
 
 
 def channel_entities(handles: list[str]) -> list[str]:
     """The ledger entities ``enqueue channel`` creates for these references."""
-    from tubesensei.jobs.service import channel_entity
+    from tubesensei.jobs.system import channel_entity
     from tubesensei.youtube.ids import parse_channel_ref
 
     return [channel_entity(parse_channel_ref(h)) for h in handles]
 
 
-def read_progress(engine: Engine, refs: list[str]) -> DemoProgress:
+def read_progress(s: Session, refs: list[str]) -> DemoProgress:
     """Where the work stands, from the ledger and the videos table (a few cheap queries)."""
-    jobs = ProcessingJob.__table__
-    with engine.connect() as conn:
-        discovery = dict(
-            conn.execute(
-                select(jobs.c.entity_id, jobs.c.status).where(
-                    jobs.c.job_type == "discover_channel", jobs.c.entity_id.in_(refs)
-                )
-            ).all()
-        )
-        titles: dict[str, str] = {}
-        counts: dict[str, Counter[str]] = {}
-        rows = conn.execute(
-            select(Channel.handle, Channel.title, Video.transcript_status, func.count(Video.id))
-            .outerjoin(Video, Video.channel_id == Channel.id)
-            .group_by(Channel.id, Video.transcript_status)
-        ).all()
-        for handle, title, status, n in rows:
-            key = f"@{handle}"
-            titles[key] = title
-            if status is not None:
-                counts.setdefault(key, Counter())[status] = n
-        retries = _count(conn, jobs, jobs.c.attempts > 1)
+    discovery = jobs.statuses_of(s, "discover_channel", refs)
+    titles: dict[str, str] = {}
+    counts: dict[str, Counter[str]] = {}
+    for handle, title, status, n in corpus.channel_status_counts(s):
+        key = f"@{handle}"
+        titles[key] = title or ""
+        if status is not None:
+            counts.setdefault(key, Counter())[status] = n
     channels = []
     for ref in refs:
         by_status = counts.get(ref, Counter())
@@ -354,25 +323,20 @@ def read_progress(engine: Engine, refs: list[str]) -> DemoProgress:
                 ref=ref,
                 title=titles.get(ref),
                 discovered=discovery.get(ref) in ("completed", "failed", "cancelled"),
-                wanted=sum(n for s, n in by_status.items() if s != WAITING),
-                finished=sum(by_status[s] for s in FINISHED),
+                wanted=sum(n for st, n in by_status.items() if st != WAITING),
+                finished=sum(by_status[st] for st in FINISHED),
                 failed=by_status["failed"],
             )
         )
-    return DemoProgress(channels, retries)
-
-
-def _count(conn: Any, table: Any, *where: Any) -> int:
-    return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+    return DemoProgress(channels, jobs.count_jobs(s, retried=True))
 
 
 _WORD = re.compile(r"[^\W\d_]{6,}")
 
 
-def _search_word(conn: Any) -> str | None:
+def _search_word(texts: list[str]) -> str | None:
     """A word the corpus certainly holds, for the suggested search command: a topical one
     (in a few passages, not in most of them) rather than the most common."""
-    texts = list(conn.execute(select(TranscriptChunk.text).limit(400)).scalars())
     passages: Counter[str] = Counter()
     for text in texts:
         passages.update({w.lower() for w in _WORD.findall(text)})
@@ -383,44 +347,27 @@ def _search_word(conn: Any) -> str | None:
     return max(topical)[1] if topical else passages.most_common(1)[0][0]
 
 
-def read_report(engine: Engine, *, wall_s: float, data_dir: Path, kept: bool,
+def read_report(s: Session, *, wall_s: float, data_dir: Path, kept: bool,
                 interrupted: bool, faults_injected: int, workers: int) -> DemoReport:
     """The summary, read from the database the demo filled."""
-    jobs = ProcessingJob.__table__
-    with engine.connect() as conn:
-        kinds = dict(conn.execute(select(Video.kind, func.count()).group_by(Video.kind)).all())
-        statuses = dict(
-            conn.execute(
-                select(Video.transcript_status, func.count()).group_by(Video.transcript_status)
-            ).all()
-        )
-        reasons = dict(
-            conn.execute(
-                select(Video.unavailable_reason, func.count())
-                .where(Video.transcript_status == "unavailable")
-                .group_by(Video.unavailable_reason)
-            ).all()
-        )
-        report = DemoReport(
-            channels=_count(conn, Channel.__table__),
-            videos_by_kind={k: int(v) for k, v in sorted(kinds.items())},
-            transcripts=_count(conn, Transcript.__table__),
-            unavailable_by_reason={str(k): int(v) for k, v in sorted(reasons.items())},
-            retries=_count(conn, jobs, jobs.c.attempts > 1),
-            failures=_count(conn, jobs, jobs.c.status == "failed"),
-            processed=sum(int(statuses.get(s, 0)) for s in FINISHED),
-            wall_s=wall_s,
-            quota_units=int(
-                conn.execute(select(func.coalesce(func.sum(QuotaUsage.units), 0))).scalar_one()
-            ),
-            faults_injected=faults_injected,
-            data_dir=data_dir,
-            kept=kept,
-            interrupted=interrupted,
-            search_word=_search_word(conn),
-            workers=workers,
-        )
-    return report
+    totals = corpus.corpus_totals(s)
+    return DemoReport(
+        channels=totals.channels,
+        videos_by_kind=corpus.videos_by_kind(s),
+        transcripts=corpus.transcript_count(s),
+        unavailable_by_reason=dict(sorted(totals.unavailable_by_reason.items())),
+        retries=jobs.count_jobs(s, retried=True),
+        failures=jobs.count_jobs(s, status="failed"),
+        processed=sum(totals.videos_by_status.get(st, 0) for st in FINISHED),
+        wall_s=wall_s,
+        quota_units=state.quota_units_spent(s),
+        faults_injected=faults_injected,
+        data_dir=data_dir,
+        kept=kept,
+        interrupted=interrupted,
+        search_word=_search_word(corpus.sample_passages(s)),
+        workers=workers,
+    )
 
 
 def _close_log_handlers() -> None:

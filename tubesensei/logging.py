@@ -136,5 +136,13 @@ def configure_logging(
     )
 
 
+def log_file() -> Path | None:
+    """The file our logging writes to, if it writes to one (CLI commands do)."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_tubesensei", False) and isinstance(handler, logging.FileHandler):
+            return Path(handler.baseFilename)
+    return None
+
+
 def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)

@@ -20,7 +20,6 @@ from tests.integration.pipeline_env import (
     API_KEY,
     make_pipeline,
     public_ids,
-    run,
     transcripts_by_video,
     videos_by_id,
 )
@@ -42,21 +41,22 @@ def sim():
 def corpus_file(sim, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cli-corpus") / "tubesensei.db"
 
-    async def build() -> None:
+    def build() -> None:
         p = make_pipeline(sim, path)
         try:
             for channel in sim.world.channels:
-                result = await discover_channel(p, ChannelRef("id", channel.channel_id))
+                result = discover_channel(p, ChannelRef("id", channel.channel_id))
                 for vid in result.to_transcribe:
-                    await fetch_transcript(p, vid)
-                stored = await videos_by_id(p)
+                    fetch_transcript(p, vid)
+                stored = videos_by_id(p)
                 for vid, video in stored.items():  # the misses too, with their reasons
                     if video.transcript_status == "pending":
-                        await fetch_transcript(p, vid)
+                        fetch_transcript(p, vid)
         finally:
-            await p.close()
+            p.close()
+            p.db.dispose()
 
-    run(build())
+    build()
     return path
 
 
@@ -90,14 +90,15 @@ def one_line_error(result, code: int, fragment: str) -> None:
 
 
 def db_videos(sim, data: Path) -> dict[str, Video]:
-    async def read():
+    def read():
         p = make_pipeline(sim, data / "tubesensei.db")
         try:
-            return await videos_by_id(p)
+            return videos_by_id(p)
         finally:
-            await p.close()
+            p.close()
+            p.db.dispose()
 
-    return run(read())
+    return read()
 
 
 # -- channels -------------------------------------------------------------------------------
@@ -294,14 +295,15 @@ def test_transcripts_search(run_cli, sim, corpus) -> None:
 
 
 def test_transcripts_export(run_cli, sim, corpus, tmp_path: Path) -> None:
-    async def stored_transcripts():
+    def stored_transcripts():
         p = make_pipeline(sim, corpus / "tubesensei.db")
         try:
-            return await transcripts_by_video(p)
+            return transcripts_by_video(p)
         finally:
-            await p.close()
+            p.close()
+            p.db.dispose()
 
-    transcripts = run(stored_transcripts())
+    transcripts = stored_transcripts()
     result = run_cli("transcripts", "export", "--format", "jsonl")
     lines = ok(result).splitlines()  # nothing on stderr when writing to stdout
     assert len(lines) == len(transcripts)
@@ -337,16 +339,17 @@ def test_the_corpus_matches_the_simulators_truth(sim, corpus) -> None:
     every miss with its reason."""
     stored = db_videos(sim, corpus)
 
-    async def reasons():
+    def reasons():
         p = make_pipeline(sim, corpus / "tubesensei.db")
         try:
-            async with p.db.read() as s:
-                return dict((await s.execute(select(
+            with p.db.read() as s:
+                return dict((s.execute(select(
                     Video.youtube_video_id, Video.unavailable_reason))).all())
         finally:
-            await p.close()
+            p.close()
+            p.db.dispose()
 
-    why = run(reasons())
+    why = reasons()
     for vid, video in stored.items():
         truth = sim.world.video(vid)
         if truth.kind in ("live", "upcoming"):

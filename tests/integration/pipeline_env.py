@@ -3,7 +3,6 @@ and small readers of what the database holds."""
 
 from __future__ import annotations
 
-import asyncio
 import math
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ API_KEY = "AIza-pipeline-test-key"
 
 def make_pipeline(sim: Simulator, db_file: Path, **settings: Any) -> Pipeline:
     """A Pipeline whose YouTube calls go to ``sim``; ``settings`` are dotted config keys."""
-    url = f"sqlite+aiosqlite:///{db_file}"
+    url = f"sqlite:///{db_file}"
     ensure_schema(url)
     overrides = {
         "youtube.api_key": API_KEY,
@@ -43,21 +42,17 @@ def public_ids(channel: SimChannel) -> set[str]:
     return {v.video_id for v in channel.videos if v.is_public}
 
 
-async def videos_by_id(p: Pipeline) -> dict[str, Video]:
-    async with p.db.read() as s:
-        return {v.youtube_video_id: v for v in (await s.execute(select(Video))).scalars()}
+def videos_by_id(p: Pipeline) -> dict[str, Video]:
+    with p.db.read() as s:
+        return {v.youtube_video_id: v for v in (s.execute(select(Video))).scalars()}
 
 
-async def channels(p: Pipeline) -> list[Channel]:
-    async with p.db.read() as s:
-        return list((await s.execute(select(Channel))).scalars())
+def channels(p: Pipeline) -> list[Channel]:
+    with p.db.read() as s:
+        return list((s.execute(select(Channel))).scalars())
 
 
-async def transcripts_by_video(p: Pipeline) -> dict[str, Transcript]:
-    async with p.db.read() as s:
-        rows = await s.execute(select(Video.youtube_video_id, Transcript).join(Transcript))
+def transcripts_by_video(p: Pipeline) -> dict[str, Transcript]:
+    with p.db.read() as s:
+        rows = s.execute(select(Video.youtube_video_id, Transcript).join(Transcript))
         return {vid: tr for vid, tr in rows.all()}
-
-
-def run(coro: Any) -> Any:
-    return asyncio.run(coro)

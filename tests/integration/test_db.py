@@ -27,7 +27,7 @@ from tubesensei.db.schema import (
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db' / 'test.db'}"
+    url = f"sqlite:///{tmp_path / 'db' / 'test.db'}"
     ensure_schema(url)
     return url
 
@@ -89,117 +89,134 @@ def test_outdated_schema_names_the_upgrade_command(tmp_path: Path) -> None:
     engine.dispose()
 
 
-async def _seed_channel(db: Database, cid: str = "UC" + "a" * 22) -> int:
-    async with db.write() as s:
+def _seed_channel(db: Database, cid: str = "UC" + "a" * 22) -> int:
+    with db.write() as s:
         ch = Channel(youtube_channel_id=cid, title="t")
         s.add(ch)
-        await s.flush()
+        s.flush()
         return ch.id
 
 
-async def test_constraints(db_url: str) -> None:
+def test_constraints(db_url: str) -> None:
     db = Database(db_url)
-    chan = await _seed_channel(db)
+    chan = _seed_channel(db)
     with pytest.raises(IntegrityError):
-        await _seed_channel(db)  # unique youtube_channel_id
-    with pytest.raises(IntegrityError):
-        async with db.write() as s:  # CHECK on status words
-            s.add(Channel(youtube_channel_id="UC" + "b" * 22, status="sleeping"))
-    with pytest.raises(IntegrityError):
-        async with db.write() as s:  # foreign keys enforced
-            s.add(Video(youtube_video_id="abcdefghijk", channel_id=9999))
-    with pytest.raises(IntegrityError):
-        async with db.write() as s:
-            s.add(Video(youtube_video_id="abcdefghijk", channel_id=chan,
-                        transcript_status="done", unavailable_reason="bored"))
-    await db.dispose()
+        _seed_channel(db)  # unique youtube_channel_id
+    with pytest.raises(IntegrityError), db.write() as s:  # CHECK on status words
+        s.add(Channel(youtube_channel_id="UC" + "b" * 22, status="sleeping"))
+    with pytest.raises(IntegrityError), db.write() as s:  # foreign keys enforced
+        s.add(Video(youtube_video_id="abcdefghijk", channel_id=9999))
+    with pytest.raises(IntegrityError), db.write() as s:
+        s.add(Video(youtube_video_id="abcdefghijk", channel_id=chan,
+                    transcript_status="done", unavailable_reason="bored"))
+    db.dispose()
 
 
-async def test_one_active_job_per_entity(db_url: str) -> None:
+def test_one_active_job_per_entity(db_url: str) -> None:
     db = Database(db_url)
 
     def job(status: str = "pending") -> ProcessingJob:
         return ProcessingJob(job_type="extract_transcript", entity_id="abcdefghijk",
                              queue="transcripts", status=status)
 
-    async with db.write() as s:
+    with db.write() as s:
         s.add(job())
-    with pytest.raises(IntegrityError):
-        async with db.write() as s:
-            s.add(job("running"))
-    async with db.write() as s:  # finished jobs don't count
+    with pytest.raises(IntegrityError), db.write() as s:
+        s.add(job("running"))
+    with db.write() as s:  # finished jobs don't count
         s.add_all([job("completed"), job("failed"), job("cancelled")])
         other = job()
         other.job_type = "discover_channel"
         s.add(other)
-    async with db.write() as s:
-        await s.execute(text("UPDATE processing_jobs SET status='completed' WHERE status='pending'"))
+    with db.write() as s:
+        s.execute(text("UPDATE processing_jobs SET status='completed' WHERE status='pending'"))
         s.add(job())
-    async with db.read() as s:
-        count = len((await s.execute(select(ProcessingJob))).scalars().all())
+    with db.read() as s:
+        count = len((s.execute(select(ProcessingJob))).scalars().all())
     assert count == 6
-    await db.dispose()
+    db.dispose()
 
 
-async def test_cascades_keep_the_fts_index_in_sync(db_url: str) -> None:
+def test_cascades_keep_the_fts_index_in_sync(db_url: str) -> None:
     db = Database(db_url)
-    chan = await _seed_channel(db)
-    async with db.write() as s:
+    chan = _seed_channel(db)
+    with db.write() as s:
         video = Video(youtube_video_id="abcdefghijk", channel_id=chan)
         s.add(video)
-        await s.flush()
+        s.flush()
         tr = Transcript(video_id=video.id, language_code="en", segments=[], cleaned_segments=[],
                         text="hello quantum world", fetched_at=datetime.now(UTC))
         s.add(tr)
-        await s.flush()
+        s.flush()
         s.add(TranscriptChunk(transcript_id=tr.id, seq=0, start_s=1.5, text="hello quantum world"))
 
-    async def hits(word: str) -> int:
-        async with db.read() as s:
+    def hits(word: str) -> int:
+        with db.read() as s:
             q = text("SELECT count(*) FROM transcript_chunks_fts WHERE transcript_chunks_fts MATCH :w")
-            return (await s.execute(q, {"w": word})).scalar_one()
+            return (s.execute(q, {"w": word})).scalar_one()
 
-    assert await hits("quantum") == 1
-    async with db.write() as s:
-        await s.execute(text("UPDATE transcript_chunks SET text='hello classical world'"))
-    assert await hits("quantum") == 0 and await hits("classical") == 1
-    async with db.write() as s:
-        await s.execute(text("DELETE FROM channels"))
-    async with db.read() as s:
+    assert hits("quantum") == 1
+    with db.write() as s:
+        s.execute(text("UPDATE transcript_chunks SET text='hello classical world'"))
+    assert hits("quantum") == 0 and hits("classical") == 1
+    with db.write() as s:
+        s.execute(text("DELETE FROM channels"))
+    with db.read() as s:
         for table in ("videos", "transcripts", "transcript_chunks"):
-            assert (await s.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() == 0
-    assert await hits("classical") == 0
-    await db.dispose()
+            assert (s.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() == 0
+    assert hits("classical") == 0
+    db.dispose()
 
 
 def test_created_at_roundtrips_as_aware_utc(db_url: str) -> None:
-    async def go() -> datetime:
-        db = Database(db_url)
-        await _seed_channel(db)
-        async with db.read() as s:
-            ch = (await s.execute(select(Channel))).scalar_one()
-        await db.dispose()
-        return ch.created_at
-
-    created = asyncio.run(go())
+    db = Database(db_url)
+    _seed_channel(db)
+    with db.read() as s:
+        created = s.execute(select(Channel)).scalar_one().created_at
+    db.dispose()
     assert created.tzinfo is not None and created.utcoffset().total_seconds() == 0
 
 
+def test_the_asyncio_engine_runs_the_same_read_queries(db_url: str) -> None:
+    """The TUI's path: a read query (a function of a Session) on an event loop, through
+    aiosqlite, gives what the synchronous engine gives."""
+    from tubesensei.db.engine import AsyncDatabase
+    from tubesensei.queries.corpus import corpus_totals, list_channels
+
+    db = Database(db_url)
+    _seed_channel(db)
+    sync_result = (db.query(list_channels), db.query(corpus_totals))
+    db.dispose()
+
+    async def go() -> tuple:
+        adb = AsyncDatabase(db_url)
+        try:
+            return (await adb.query(list_channels), await adb.query(corpus_totals))
+        finally:
+            await adb.dispose()
+
+    channels, totals = asyncio.run(go())
+    assert (channels, totals) == sync_result
+    assert [c.youtube_channel_id for c in channels] == ["UC" + "a" * 22]
+
+
 WRITER = """
-import asyncio, sys
+import sys
 from tubesensei.db.engine import Database
 from sqlalchemy import text
-async def write_rows(url, tag, n):
-    db = Database(url, busy_timeout_ms=30000)
+def write_rows(url, tag, n, db=None):
+    own = db is None
+    db = db or Database(url, busy_timeout_ms=30000)
     for i in range(n):
-        async with db.write() as s:
-            v = (await s.execute(text("SELECT count(*) FROM quota_usage"))).scalar_one()
-            await s.execute(text("INSERT INTO quota_usage(day, units, calls, updated_at) "
-                                 "VALUES (date('2000-01-01', :d || ' days'), :u, 0, CURRENT_TIMESTAMP)"),
-                            {"d": v, "u": tag})
-    await db.dispose()
+        with db.write() as s:
+            v = (s.execute(text("SELECT count(*) FROM quota_usage"))).scalar_one()
+            s.execute(text("INSERT INTO quota_usage(day, units, calls, updated_at) "
+                           "VALUES (date('2000-01-01', :d || ' days'), :u, 0, CURRENT_TIMESTAMP)"),
+                      {"d": v, "u": tag})
+    if own:
+        db.dispose()
 if __name__ == "__main__":
-    asyncio.run(write_rows(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    write_rows(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
 """
 _writer_scope: dict = {"__name__": "writer"}
 exec(WRITER, _writer_scope)
@@ -215,9 +232,11 @@ def test_eight_concurrent_writers_never_see_database_is_locked(db_url: str) -> N
     per_writer = 40
     errors: list[BaseException] = []
 
+    shared = Database(db_url, busy_timeout_ms=30000, pool_size=6)  # one engine, as in a process
+
     def thread_writer(tag: int) -> None:
         try:
-            asyncio.run(_writer_scope["write_rows"](db_url, tag, per_writer))
+            _writer_scope["write_rows"](db_url, tag, per_writer, shared)
         except BaseException as exc:
             errors.append(exc)
 
@@ -235,6 +254,7 @@ def test_eight_concurrent_writers_never_see_database_is_locked(db_url: str) -> N
         _, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     assert not errors, errors
+    shared.dispose()
     engine = create_sync_engine(db_url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM quota_usage").scalar() == 8 * per_writer

@@ -12,8 +12,7 @@ import pytest
 
 from tests.jobs_helpers import query, run_burst, running_consumer, scalar, settings_for
 from tubesensei.jobs.reaper import reap
-from tubesensei.jobs.service import enqueue_channels, enqueue_videos
-from tubesensei.jobs.system import JobSystem, extract_spec
+from tubesensei.jobs.system import JobSystem
 from tubesensei.sim import SimConfig, running_simulator
 from tubesensei.youtube.ids import parse_channel_ref
 
@@ -38,7 +37,7 @@ def test_full_channel_processing_from_enqueue_to_stored_transcripts(sim, tmp_pat
     settings = settings_for(sim.base_url, tmp_path / "d")
     system = JobSystem(settings)
     channel = sim.world.channels[0]
-    created = enqueue_channels(system, [parse_channel_ref(channel.handle)])
+    created = system.enqueue_channels([parse_channel_ref(channel.handle)])
     assert created[0].created
     summary = run_burst(system)
     public, captioned, reasons = expected(sim, channel)
@@ -62,11 +61,11 @@ def test_enqueueing_twice_returns_the_active_job(sim, tmp_path: Path) -> None:
     settings = settings_for(sim.base_url, tmp_path / "d")
     system = JobSystem(settings)
     handle = sim.world.channels[0].handle
-    first = enqueue_channels(system, [parse_channel_ref(handle)])
-    again = enqueue_channels(system, [parse_channel_ref(handle.upper())])
+    first = system.enqueue_channels([parse_channel_ref(handle)])
+    again = system.enqueue_channels([parse_channel_ref(handle.upper())])
     assert again[0].job_id == first[0].job_id and not again[0].created
     assert again[0].status == "pending"
-    videos = enqueue_videos(system, ["dQw4w9WgXcQ", "dQw4w9WgXcQ"])
+    videos = system.enqueue_videos(["dQw4w9WgXcQ", "dQw4w9WgXcQ"])
     assert videos[0].job_id == videos[1].job_id
     assert scalar(settings, "SELECT count(*) FROM processing_jobs") == 2
     system.close()
@@ -81,7 +80,7 @@ def test_transient_errors_and_timeouts_are_retried_until_everything_is_stored(
                             TUBESENSEI_LIMITS__MAX_ATTEMPTS="30")
     system = JobSystem(settings)
     channel = sim.world.channels[1]
-    enqueue_channels(system, [parse_channel_ref(channel.channel_id)])
+    system.enqueue_channels([parse_channel_ref(channel.channel_id)])
     run_burst(system, workers=4, burst_wait=2.0, timeout=240)
     _, captioned, reasons = expected(sim, channel)
     assert scalar(settings, "SELECT count(*) FROM videos WHERE transcript_status='done'") == len(captioned)
@@ -95,7 +94,7 @@ def test_transient_errors_and_timeouts_are_retried_until_everything_is_stored(
 def test_a_channel_youtube_does_not_know_fails_with_the_reason(sim, tmp_path: Path) -> None:
     settings = settings_for(sim.base_url, tmp_path / "d")
     system = JobSystem(settings)
-    enqueue_channels(system, [parse_channel_ref("@nobody-here")])
+    system.enqueue_channels([parse_channel_ref("@nobody-here")])
     run_burst(system)
     (status, error_class, attempts), = query(
         settings, "SELECT status, error_class, attempts FROM processing_jobs")
@@ -107,7 +106,7 @@ def test_transient_errors_use_up_attempts_then_fail(sim, tmp_path: Path) -> None
     sim.set_faults(error_rate=1.0)
     settings = settings_for(sim.base_url, tmp_path / "d", TUBESENSEI_LIMITS__MAX_ATTEMPTS="3")
     system = JobSystem(settings)
-    enqueue_channels(system, [parse_channel_ref(sim.world.channels[0].handle)])
+    system.enqueue_channels([parse_channel_ref(sim.world.channels[0].handle)])
     run_burst(system, burst_wait=2.0)
     (status, error_class, attempts), = query(
         settings, "SELECT status, error_class, attempts FROM processing_jobs")
@@ -119,7 +118,7 @@ def test_duplicate_and_stale_messages_run_a_job_once(sim, tmp_path: Path) -> Non
     settings = settings_for(sim.base_url, tmp_path / "d")
     system = JobSystem(settings)
     video = sim.world.find("manual_en")
-    (created,) = enqueue_videos(system, [video.video_id])
+    (created,) = system.enqueue_videos([video.video_id])
     # Three more messages for the same job: a duplicate delivery and two stale ones.
     system.send([("extract_transcript", created.job_id, 0, None)] * 3)
     sim.reset_stats()
@@ -134,7 +133,7 @@ def test_two_consumers_on_one_folder_never_run_a_job_twice(sim, tmp_path: Path) 
     settings = settings_for(sim.base_url, tmp_path / "d")
     first, second = JobSystem(settings), JobSystem(settings)
     for ch in sim.world.channels:
-        enqueue_channels(first, [parse_channel_ref(ch.handle)])
+        first.enqueue_channels([parse_channel_ref(ch.handle)])
     sim.reset_stats()
     out: list = []
     t = threading.Thread(target=lambda: out.append(run_burst(second, workers=3)))
@@ -156,7 +155,7 @@ def test_graceful_shutdown_puts_unfinished_work_back(sim, tmp_path: Path) -> Non
     settings = settings_for(sim.base_url, tmp_path / "d")
     system = JobSystem(settings)
     videos = [v.video_id for v in sim.world.videos_by_case("manual_en")][:6]
-    enqueue_videos(system, videos)
+    system.enqueue_videos(videos)
     with running_consumer(system, workers=3, grace_seconds=0.2) as consumer:
         deadline = time.monotonic() + 10
         while not consumer.executor.inflight_ids() and time.monotonic() < deadline:
@@ -176,7 +175,7 @@ def test_reaper_recovers_dead_and_hung_workers_and_lost_messages(sim, tmp_path: 
     settings = settings_for(sim.base_url, tmp_path / "d")
     system = JobSystem(settings)
     ids = [v.video_id for v in sim.world.videos_by_case("manual_en")][:3]
-    created = system.submit([extract_spec(v, settings) for v in ids])
+    created = system.submit([system.spec("extract_transcript", v) for v in ids])
     # Drain the queue: pretend three workers took the messages and then...
     huey = system.queues.hueys["transcripts"]
     while huey.dequeue() is not None:
@@ -212,7 +211,7 @@ def test_burst_waits_for_retries_due_soon_and_reports_later_ones(sim, tmp_path: 
                             TUBESENSEI_LIMITS__RETRY_MAX_SECONDS="3600")
     sim.set_faults(error_rate=1.0)
     system = JobSystem(settings)
-    enqueue_videos(system, [sim.world.find("manual_en").video_id])
+    system.enqueue_videos([sim.world.find("manual_en").video_id])
     summary = run_burst(system, burst_wait=1.0)
     assert summary.outcomes == {"retrying": 1}
     assert summary.remaining["transcripts"]["retrying"] == 1
@@ -225,7 +224,7 @@ def test_kinds_waiting_and_rules(sim, tmp_path: Path) -> None:
                             TUBESENSEI_TRANSCRIPTS__INCLUDE_SHORTS="false")
     system = JobSystem(settings)
     channel = sim.world.channels[0]
-    enqueue_channels(system, [parse_channel_ref(channel.channel_id)])
+    system.enqueue_channels([parse_channel_ref(channel.channel_id)])
     run_burst(system)
     shorts = scalar(settings, "SELECT count(*) FROM videos WHERE kind='short'")
     assert shorts > 0

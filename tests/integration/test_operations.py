@@ -15,13 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.jobs_helpers import query, run_burst, running_consumer, scalar, settings_for
 from tubesensei.jobs import periodic
-from tubesensei.jobs.control import QueueControl
 from tubesensei.jobs.ratelimit import RateLimiter
-from tubesensei.jobs.service import enqueue_channels, enqueue_videos
-from tubesensei.jobs.sessions import create_batch, session_report
-from tubesensei.jobs.stats import collect
 from tubesensei.jobs.system import JobSystem
-from tubesensei.jobs.workers import WorkerRegistry
+from tubesensei.queries.sessions import session_report
 from tubesensei.sim import SimConfig, running_simulator
 from tubesensei.youtube.ids import parse_channel_ref
 
@@ -47,11 +43,11 @@ def test_batch_session_runs_and_reports(sim, tmp_path: Path) -> None:
     videos = [v for v in sim.world.channels[0].videos if v.is_public
               and v.kind not in ("live", "upcoming")][:10]
     ids = [v.video_id for v in videos]
-    enqueue_videos(system, ids[:1])  # one of them already has an active job: it is adopted
-    session_id, batches = create_batch(system, "ten", ids)
+    system.enqueue_videos(ids[:1])  # one of them already has an active job: it is adopted
+    session_id, batches = system.create_batch("ten", ids)
     assert batches == 3
     run_burst(system)
-    report = session_report(system.engine, session_id)
+    report = system.db.query(session_report, session_id)
     expected_unavailable = {}
     for v in videos:
         if v.unavailable_reason:
@@ -67,12 +63,12 @@ def test_batch_session_runs_and_reports(sim, tmp_path: Path) -> None:
 def test_cancel_queued_and_running_jobs(sim, tmp_path: Path) -> None:
     settings = settings_for(sim.base_url, tmp_path / "d")
     system = JobSystem(settings)
-    queued = enqueue_videos(system, [v.video_id for v in sim.world.videos_by_case("manual_en")][:3])
+    queued = system.enqueue_videos([v.video_id for v in sim.world.videos_by_case("manual_en")][:3])
     cancelled, requested = system.ledger.cancel([queued[0].job_id])
     assert cancelled == [queued[0].job_id] and requested == []
     # A running discovery job stops at its next checkpoint (between pages).
     sim.set_faults(latency_ms=150)
-    (disc,) = enqueue_channels(system, [parse_channel_ref(sim.world.channels[1].handle)])
+    (disc,) = system.enqueue_channels([parse_channel_ref(sim.world.channels[1].handle)])
     with running_consumer(system, workers=2, queues=["discovery"]):
         wait_for(lambda: scalar(settings, "SELECT status FROM processing_jobs WHERE id=:i",
                                 i=disc.job_id) == "running")
@@ -94,20 +90,20 @@ def test_cancel_a_session_and_retry_failed_jobs(sim, tmp_path: Path) -> None:
     settings = settings_for(sim.base_url, tmp_path / "d", TUBESENSEI_LIMITS__MAX_ATTEMPTS="2")
     system = JobSystem(settings)
     ids = [v.video_id for v in sim.world.videos_by_case("manual_en")][:4]
-    session_id, _ = create_batch(system, "s", ids)
+    session_id, _ = system.create_batch("s", ids)
     # Make the transcript endpoints fail: jobs use their 2 attempts and fail.
     sim.set_faults(error_rate=1.0)
     run_burst(system, burst_wait=2)
     assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status='failed' "
                             "AND job_type='extract_transcript'") == 4
-    assert session_report(system.engine, session_id).failures == {"transient": 4}
+    assert system.db.query(session_report, session_id).failures == {"transient": 4}
     sim.set_faults(error_rate=0.0)
     assert system.ledger.retry_failed(session_id=session_id) == []  # no attempts left
     one = system.ledger.retry_failed(job_type="extract_transcript", force=True)
     assert len(one) == 4
     system.send(one)
     run_burst(system)
-    report = session_report(system.engine, session_id)
+    report = system.db.query(session_report, session_id)
     assert report.status == "completed" and report.jobs == {"completed": 4}
     assert report.transcripts == 4
     system.close()
@@ -116,7 +112,7 @@ def test_cancel_a_session_and_retry_failed_jobs(sim, tmp_path: Path) -> None:
 def test_rate_limiter_spaces_calls_and_never_exceeds_the_limit(tmp_path: Path) -> None:
     settings = settings_for("http://127.0.0.1:9", tmp_path / "d")
     system = JobSystem(settings)
-    limiter = RateLimiter(system.engine, "test", per_minute=600)  # one per 0.1 s
+    limiter = RateLimiter(system.db, "test", per_minute=600)  # one per 0.1 s
     slots: list[float] = []
     lock = threading.Lock()
 
@@ -138,7 +134,7 @@ def test_rate_limiter_spaces_calls_and_never_exceeds_the_limit(tmp_path: Path) -
     assert max(sum(1 for s in slots if start <= s < start + 1.0) for start in slots) <= 10
     rate = (len(slots) - 1) / (slots[-1] - slots[0])
     assert 9.0 <= rate <= 10.0
-    assert not RateLimiter(system.engine, "off", per_minute=0).enabled
+    assert not RateLimiter(system.db, "off", per_minute=0).enabled
     system.close()
 
 
@@ -147,13 +143,16 @@ def test_rate_limited_transcripts_are_spaced_across_consumer_threads(sim, tmp_pa
                             TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE="240")  # 0.25 s apart
     system = JobSystem(settings)
     ids = [v.video_id for v in sim.world.videos_by_case("manual_en")][:6]
-    enqueue_videos(system, ids)
+    system.enqueue_videos(ids)
     run_burst(system, workers=4)
-    starts = sorted(datetime.fromisoformat(r[0])
-                    for r in query(settings, "SELECT fetched_at FROM transcripts"))
+    assert scalar(settings, "SELECT count(*) FROM transcripts") == 6
+    # When YouTube saw each fetch begin (the watch page is its first request), as the
+    # simulator logged it: a slot is 0.25 s, plus up to 10 % jitter, never less.
+    starts = sorted(e["t"] for e in sim.stats()["request_log"]
+                    if e["endpoint"] == "watch" and any(v in e["path"] for v in ids))
     assert len(starts) == 6
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.2, gaps  # stored ≥ one slot apart (minus storage jitter)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert min(gaps) >= 0.2, gaps  # ≥ one slot apart, minus the network's jitter
     system.close()
 
 
@@ -171,11 +170,11 @@ def test_quota_exhaustion_pauses_discovery_and_resumes_by_itself(
     settings = settings_for(sim.base_url, tmp_path / "d")
     system = JobSystem(settings)
     channels = [parse_channel_ref(c.handle) for c in sim.world.channels]
-    enqueue_channels(system, channels)
+    system.enqueue_channels(channels)
     with running_consumer(system, workers=2):
-        wait_for(lambda: QueueControl(system.engine).statuses()["discovery"].paused_until
+        wait_for(lambda: system.control.statuses()["discovery"].paused_until
                  is not None)
-        status = QueueControl(system.engine).statuses()["discovery"]
+        status = system.control.statuses()["discovery"]
         assert status.pause_reason == "quota_exhausted"
         assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status='failed'") == 0
         sim.set_faults(quota_per_day=None)  # the quota resets at midnight Pacific
@@ -197,8 +196,8 @@ def test_blocked_opens_the_breaker_probes_and_closes_without_failing_anything(
     system = JobSystem(settings)
     videos = sim.world.videos_by_case("manual_en")[:5]
     sim.set_faults(blocked=True)
-    enqueue_videos(system, [v.video_id for v in videos])
-    control = QueueControl(system.engine)
+    system.enqueue_videos([v.video_id for v in videos])
+    control = system.control
     with running_consumer(system, workers=3):
         wait_for(lambda: control.statuses()["transcripts"].breaker_opens >= 2)
         st = control.statuses()["transcripts"]
@@ -222,7 +221,7 @@ def test_hard_time_limit_fails_the_job_and_ignores_the_late_result(sim, tmp_path
                             TUBESENSEI_LIMITS__MAX_ATTEMPTS="1")
     system = JobSystem(settings)
     video = sim.world.find("manual_en")
-    enqueue_videos(system, [video.video_id])
+    system.enqueue_videos([video.video_id])
     sim.set_faults(latency_ms=500)  # three requests: ~1.5 s, well past the hard limit
     with running_consumer(system, workers=1) as consumer:
         wait_for(lambda: scalar(settings, "SELECT status FROM processing_jobs") == "failed")
@@ -239,7 +238,7 @@ def test_hard_time_limit_fails_the_job_and_ignores_the_late_result(sim, tmp_path
 def test_periodic_tasks_run_once_across_consumers(sim, tmp_path: Path) -> None:
     settings = settings_for(sim.base_url, tmp_path / "d", TUBESENSEI_SCHEDULE__RESCAN="* * * * *")
     a, b = JobSystem(settings), JobSystem(settings)
-    enqueue_channels(a, [parse_channel_ref(c.handle) for c in sim.world.channels])
+    a.enqueue_channels([parse_channel_ref(c.handle) for c in sim.world.channels])
     run_burst(a)
     with a.engine.begin() as conn:
         from sqlalchemy import text
@@ -272,23 +271,23 @@ def test_workers_scale_changes_concurrency_live_and_metrics_tell_the_truth(
 ) -> None:
     settings = settings_for(sim.base_url, tmp_path / "d", TUBESENSEI_LIMITS__HEARTBEAT_SECONDS="0.2")
     system = JobSystem(settings)
-    registry = WorkerRegistry(system.engine)
+    registry = system.workers
     with running_consumer(system, workers=2, metrics_port=0) as consumer:
         (row,) = registry.live(60)
         assert row["worker_id"] == consumer.worker_id and row["concurrency"]["transcripts"] == 2
         assert registry.scale("transcripts", 6, 60) == 1
         wait_for(lambda: consumer.concurrency["transcripts"] == 6)
-        wait_for(lambda: sum(t.is_alive() for t in consumer._threads) == 6)
+        wait_for(lambda: consumer.pool.threads_alive() == 6)
         registry.scale("transcripts", 1, 60)
         wait_for(lambda: consumer.threads_wanted == 2)
 
-        enqueue_videos(system, [v.video_id for v in sim.world.videos_by_case("manual_en")][:3])
+        system.enqueue_videos([v.video_id for v in sim.world.videos_by_case("manual_en")][:3])
         wait_for(lambda: scalar(settings, "SELECT count(*) FROM transcripts") == 3)
-        QueueControl(system.engine).pause("discovery")
+        system.control.pause("discovery")
         port = consumer.metrics_server.server_port
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     families = {f.name: f for f in text_string_to_metric_families(body)}
-    tasks = {(s.labels["task"], s.labels["outcome"]): s.value
+    tasks = {(s.labels["job_type"], s.labels["outcome"]): s.value
              for s in families["tubesensei_tasks"].samples if s.name == "tubesensei_tasks_total"}
     assert tasks[("extract_transcript", "completed")] == 3
     jobs = {(s.labels["status"], s.labels["job_type"]): s.value
@@ -302,7 +301,7 @@ def test_workers_scale_changes_concurrency_live_and_metrics_tell_the_truth(
     depth = {(s.labels["queue"], s.labels["state"]) for s in families["tubesensei_queue_depth"].samples}
     assert ("transcripts", "queued") in depth
 
-    stats = collect(system)
+    stats = system.stats()
     assert set(stats) >= {"queues", "jobs", "jobs_by_status", "throughput", "quota", "workers"}
     assert stats["jobs_by_status"]["completed"] == 3
     assert stats["throughput"]["last_minute"] == 3

@@ -17,15 +17,14 @@ from tests.integration.pipeline_env import (
 )
 from tubesensei.db.models import Channel, Video
 from tubesensei.pipeline.channels import (
-    ChannelNotInCorpus,
     add_channel,
-    list_channels,
     remove_channel,
     set_channel_status,
     sync_channel,
 )
 from tubesensei.pipeline.discovery import add_video, discover_channel, eligible_pending_videos
-from tubesensei.pipeline.quota import quota_today
+from tubesensei.queries.corpus import ChannelNotInCorpus, list_channels
+from tubesensei.queries.state import quota_today
 from tubesensei.sim import SimConfig, running_simulator
 from tubesensei.youtube.errors import Permanent
 from tubesensei.youtube.ids import ChannelRef, parse_channel_ref
@@ -45,7 +44,7 @@ def fresh_sim():
 
 
 @pytest.fixture
-async def pipelines(tmp_path: Path):
+def pipelines(tmp_path: Path):
     made = []
 
     def make(sim, name: str = "corpus", **settings):
@@ -55,80 +54,82 @@ async def pipelines(tmp_path: Path):
 
     yield make
     for p in made:
-        await p.close()
+        p.close()
+        p.db.dispose()
 
 
 # -- channels -------------------------------------------------------------------------------
 
 
-async def test_adding_by_handle_id_url_and_video_gives_one_row(fresh_sim, pipelines) -> None:
+def test_adding_by_handle_id_url_and_video_gives_one_row(fresh_sim, pipelines) -> None:
     ch = fresh_sim.world.channels[0]
     p = pipelines(fresh_sim)
     refs = [ch.handle, ch.channel_id, f"https://www.youtube.com/{ch.handle.upper()}/videos",
             f"https://youtu.be/{ch.videos[0].video_id}"]
     for text in refs:
-        stored = await add_channel(p, parse_channel_ref(text))
+        stored = add_channel(p, parse_channel_ref(text))
         assert stored.youtube_channel_id == ch.channel_id
-    rows = await channels(p)
+    rows = channels(p)
     assert [r.youtube_channel_id for r in rows] == [ch.channel_id]
     row = rows[0]
     assert (row.handle, row.title, row.uploads_playlist_id) == (
         ch.handle[1:], ch.title, ch.uploads_playlist_id)
     assert row.subscriber_count == ch.subscriber_count and row.last_synced_at is not None
-    assert (await quota_today(p.db, 10_000)).units == 5  # 4 lookups + the video's channel
+    assert (p.db.query(quota_today, 10_000)).units == 5  # 4 lookups + the video's channel
 
 
-async def test_unknown_channel_is_permanent_and_stores_nothing(fresh_sim, pipelines) -> None:
+def test_unknown_channel_is_permanent_and_stores_nothing(fresh_sim, pipelines) -> None:
     p = pipelines(fresh_sim)
     with pytest.raises(Permanent) as err:
-        await add_channel(p, ChannelRef("handle", "nobodyhere"))
+        add_channel(p, ChannelRef("handle", "nobodyhere"))
     assert err.value.reason == "channel_not_found"
-    assert await channels(p) == []
-    assert (await quota_today(p.db, 10_000)).units == 1  # a failed call still costs
+    assert channels(p) == []
+    assert (p.db.query(quota_today, 10_000)).units == 1  # a failed call still costs
 
 
-async def test_sync_pause_resume_remove_and_not_in_corpus(fresh_sim, pipelines) -> None:
+def test_sync_pause_resume_remove_and_not_in_corpus(fresh_sim, pipelines) -> None:
     ch = fresh_sim.world.channels[1]
     p = pipelines(fresh_sim)
-    await discover_channel(p, ChannelRef("handle", ch.handle[1:]))
-    assert (await sync_channel(p, ChannelRef("id", ch.channel_id))).title == ch.title
-    assert (await sync_channel(p, ChannelRef("handle", ch.handle[1:]))).title == ch.title
+    discover_channel(p, ChannelRef("handle", ch.handle[1:]))
+    assert (sync_channel(p, ChannelRef("id", ch.channel_id))).title == ch.title
+    assert (sync_channel(p, ChannelRef("handle", ch.handle[1:]))).title == ch.title
     ref = ChannelRef("id", ch.channel_id)
-    assert (await set_channel_status(p.db, ref, "paused")).status == "paused"
-    assert (await list_channels(p.db))[0].status == "paused"
-    assert (await set_channel_status(p.db, ref, "active")).status == "active"
-    summary = (await list_channels(p.db, ref))[0]
+    assert (set_channel_status(p.db, ref, "paused")).status == "paused"
+    assert (p.db.query(list_channels))[0].status == "paused"
+    assert (set_channel_status(p.db, ref, "active")).status == "active"
+    summary = (p.db.query(list_channels, ref))[0]
     assert summary.videos == len(public_ids(ch))
-    removed = await remove_channel(p.db, ref)
+    removed = remove_channel(p.db, ref)
     assert (removed.videos, removed.transcripts) == (len(public_ids(ch)), 0)
-    assert await channels(p) == [] and await videos_by_id(p) == {}
-    for call in (remove_channel(p.db, ref), set_channel_status(p.db, ref, "paused"),
-                 list_channels(p.db, ChannelRef("handle", "nope123"))):
+    assert channels(p) == [] and videos_by_id(p) == {}
+    for call in (lambda: remove_channel(p.db, ref),
+                 lambda: set_channel_status(p.db, ref, "paused"),
+                 lambda: p.db.query(list_channels, ChannelRef("handle", "nope123"))):
         with pytest.raises(ChannelNotInCorpus, match=r"no channel .* in the corpus"):
-            await call
+            call()
 
 
 # -- full discovery ---------------------------------------------------------------------------
 
 
-async def test_full_discovery_of_a_1000_video_channel(big_sim, pipelines) -> None:
+def test_full_discovery_of_a_1000_video_channel(big_sim, pipelines) -> None:
     ch = big_sim.world.channels[0]
     p = pipelines(big_sim)
     pages_seen: list[list[str]] = []
 
-    async def on_page(channel_id: str, video_ids: list[str]) -> None:
+    def on_page(channel_id: str, video_ids: list[str]) -> None:
         assert channel_id == ch.channel_id
         pages_seen.append(video_ids)
 
     big_sim.reset_stats()
-    result = await discover_channel(p, ChannelRef("handle", ch.handle[1:]), on_page=on_page)
+    result = discover_channel(p, ChannelRef("handle", ch.handle[1:]), on_page=on_page)
 
     pages = playlist_pages(ch)
     assert pages == 20
     assert result.mode == "full" and result.reached_end and result.pages == pages
     assert result.units == 1 + 2 * pages == big_sim.stats()["quota_units_used"]
-    assert (await quota_today(p.db, 10_000)).units == result.units
-    stored = await videos_by_id(p)
+    assert (p.db.query(quota_today, 10_000)).units == result.units
+    stored = videos_by_id(p)
     truth = {v.video_id: v for v in ch.videos}
     assert set(stored) == public_ids(ch) == set(result.new_video_ids)
     assert len(result.new_video_ids) == len(set(result.new_video_ids))
@@ -143,36 +144,36 @@ async def test_full_discovery_of_a_1000_video_channel(big_sim, pipelines) -> Non
     eligible = {vid for vid, v in stored.items() if v.transcript_status == "pending"}
     assert set(result.to_transcribe) == eligible
     assert [vid for page in pages_seen for vid in page] == result.to_transcribe
-    row = (await channels(p))[0]
+    row = (channels(p))[0]
     assert row.last_full_scan_at is not None and row.last_discovered_at is not None
-    assert set(await eligible_pending_videos(p, ch.channel_id)) == eligible
+    assert set(eligible_pending_videos(p, ch.channel_id)) == eligible
 
 
-async def test_discovery_twice_changes_nothing(big_sim, pipelines) -> None:
+def test_discovery_twice_changes_nothing(big_sim, pipelines) -> None:
     ch = big_sim.world.channels[0]
     p = pipelines(big_sim)
     ref = ChannelRef("id", ch.channel_id)
-    await discover_channel(p, ref)
+    discover_channel(p, ref)
 
     def snapshot(rows):
         return {vid: (v.id, v.kind, v.transcript_status, v.title, v.duration_s, v.published_at)
                 for vid, v in rows.items()}
 
-    before = snapshot(await videos_by_id(p))
-    again = await discover_channel(p, ref, mode="full")
+    before = snapshot(videos_by_id(p))
+    again = discover_channel(p, ref, mode="full")
     assert again.new_video_ids == [] and again.to_transcribe == []
-    assert snapshot(await videos_by_id(p)) == before
-    assert len(await channels(p)) == 1
+    assert snapshot(videos_by_id(p)) == before
+    assert len(channels(p)) == 1
 
 
 @pytest.mark.parametrize("crash_in", ["on_page", "checkpoint"])
-async def test_crash_mid_discovery_then_resume(big_sim, pipelines, crash_in: str) -> None:
+def test_crash_mid_discovery_then_resume(big_sim, pipelines, crash_in: str) -> None:
     ch = big_sim.world.channels[0]
     p = pipelines(big_sim, name=f"crash-{crash_in}")
     ref = ChannelRef("id", ch.channel_id)
     pages_done = 0
 
-    async def on_page(_channel: str, _ids: list[str]) -> None:
+    def on_page(_channel: str, _ids: list[str]) -> None:
         nonlocal pages_done
         pages_done += 1
         if crash_in == "on_page" and pages_done == 5:
@@ -183,48 +184,48 @@ async def test_crash_mid_discovery_then_resume(big_sim, pipelines, crash_in: str
             raise RuntimeError("cancelled")
 
     with pytest.raises(RuntimeError):
-        await discover_channel(p, ref, on_page=on_page, checkpoint=checkpoint)
-    kept = await videos_by_id(p)
+        discover_channel(p, ref, on_page=on_page, checkpoint=checkpoint)
+    kept = videos_by_id(p)
     assert 200 <= len(kept) <= 250  # five pages committed, one transaction each
-    assert (await channels(p))[0].last_full_scan_at is None
+    assert (channels(p))[0].last_full_scan_at is None
 
     big_sim.reset_stats()
-    resumed = await discover_channel(p, ref)
+    resumed = discover_channel(p, ref)
     assert resumed.mode == "full" and resumed.reached_end
-    stored = await videos_by_id(p)
+    stored = videos_by_id(p)
     assert set(stored) == public_ids(ch) and len(stored) == len(public_ids(ch))
     assert set(resumed.new_video_ids) == public_ids(ch) - set(kept)
     # Pages already stored need no details again: 15 of 20 videos.list calls, plus one
     # re-checking the live/upcoming streams the first run stored.
     assert big_sim.stats()["requests"]["videos.list"] == playlist_pages(ch) - 5 + 1
-    assert (await channels(p))[0].last_full_scan_at is not None
+    assert (channels(p))[0].last_full_scan_at is not None
 
 
 # -- incremental rescans ------------------------------------------------------------------------
 
 
-async def test_rescan_of_an_unchanged_channel_costs_at_most_2_units(big_sim, pipelines) -> None:
+def test_rescan_of_an_unchanged_channel_costs_at_most_2_units(big_sim, pipelines) -> None:
     ch = big_sim.world.channels[0]
     p = pipelines(big_sim)
     ref = ChannelRef("handle", ch.handle[1:])
-    await discover_channel(p, ref)
-    before = await videos_by_id(p)
+    discover_channel(p, ref)
+    before = videos_by_id(p)
     big_sim.reset_stats()
-    result = await discover_channel(p, ref)
+    result = discover_channel(p, ref)
     assert result.mode == "incremental" and result.pages == 1
     assert result.new_video_ids == [] and result.to_transcribe == []
     assert result.units <= 2 and big_sim.stats()["quota_units_used"] == result.units
     assert big_sim.stats()["requests"]["channels.list"] == 0  # the stored channel is used
-    assert set(await videos_by_id(p)) == set(before)
+    assert set(videos_by_id(p)) == set(before)
 
 
-async def test_rescan_finds_new_uploads_late_public_videos_and_finished_streams(
+def test_rescan_finds_new_uploads_late_public_videos_and_finished_streams(
     fresh_sim, pipelines
 ) -> None:
     ch = fresh_sim.world.channels[0]
     p = pipelines(fresh_sim)
     ref = ChannelRef("id", ch.channel_id)
-    await discover_channel(p, ref)
+    discover_channel(p, ref)
 
     uploads = [fresh_sim.add_upload(ch.channel_id, case) for case in ("manual_en", "short")]
     private_near_top = next(v for v in ch.videos[:45] if v.privacy == "private")
@@ -234,12 +235,12 @@ async def test_rescan_finds_new_uploads_late_public_videos_and_finished_streams(
     fresh_sim.finish_stream(live.video_id)
     fresh_sim.finish_stream(upcoming.video_id)
 
-    result = await discover_channel(p, ref)
+    result = discover_channel(p, ref)
     assert result.mode == "incremental"
     new = {u.video_id for u in uploads} | {private_near_top.video_id}
     assert set(result.new_video_ids) == new
     assert set(result.to_transcribe) == new | {live.video_id, upcoming.video_id}
-    stored = await videos_by_id(p)
+    stored = videos_by_id(p)
     assert set(stored) == public_ids(ch)
     for finished in (live, upcoming):
         video = stored[finished.video_id]
@@ -247,45 +248,45 @@ async def test_rescan_finds_new_uploads_late_public_videos_and_finished_streams(
     assert stored[uploads[1].video_id].kind == "short"
 
 
-async def test_full_reconcile_after_the_configured_days(fresh_sim, pipelines) -> None:
+def test_full_reconcile_after_the_configured_days(fresh_sim, pipelines) -> None:
     ch = fresh_sim.world.channels[0]
     p = pipelines(fresh_sim, **{"discovery.full_reconcile_days": 7})
     ref = ChannelRef("id", ch.channel_id)
-    await discover_channel(p, ref)
+    discover_channel(p, ref)
     deep = next(v for v in reversed(ch.videos) if v.privacy == "private")  # oldest page
     fresh_sim.make_public(deep.video_id)
-    assert (await discover_channel(p, ref)).new_video_ids == []  # a rescan cannot see it
+    assert (discover_channel(p, ref)).new_video_ids == []  # a rescan cannot see it
 
-    async with p.db.write() as s:
-        await s.execute(update(Channel).values(
+    with p.db.write() as s:
+        s.execute(update(Channel).values(
             last_full_scan_at=datetime.now(UTC) - timedelta(days=8)))
-    result = await discover_channel(p, ref)
+    result = discover_channel(p, ref)
     assert result.mode == "full" and result.pages == playlist_pages(ch)
     assert result.new_video_ids == [deep.video_id]
-    async with p.db.read() as s:
-        scanned = (await s.execute(select(Channel.last_full_scan_at))).scalar_one()
+    with p.db.read() as s:
+        scanned = (s.execute(select(Channel.last_full_scan_at))).scalar_one()
     assert datetime.now(UTC) - scanned < timedelta(minutes=1)
 
 
-async def test_no_reconcile_when_days_is_zero(fresh_sim, pipelines) -> None:
+def test_no_reconcile_when_days_is_zero(fresh_sim, pipelines) -> None:
     ch = fresh_sim.world.channels[1]
     p = pipelines(fresh_sim, **{"discovery.full_reconcile_days": 0})
     ref = ChannelRef("id", ch.channel_id)
-    await discover_channel(p, ref)
-    async with p.db.write() as s:
-        await s.execute(update(Channel).values(last_full_scan_at=datetime(2000, 1, 1, tzinfo=UTC)))
-    assert (await discover_channel(p, ref)).mode == "incremental"
+    discover_channel(p, ref)
+    with p.db.write() as s:
+        s.execute(update(Channel).values(last_full_scan_at=datetime(2000, 1, 1, tzinfo=UTC)))
+    assert (discover_channel(p, ref)).mode == "incremental"
 
 
 # -- rules and single videos ------------------------------------------------------------------
 
 
-async def test_shorts_and_finished_streams_excluded_by_config(fresh_sim, pipelines) -> None:
+def test_shorts_and_finished_streams_excluded_by_config(fresh_sim, pipelines) -> None:
     ch = fresh_sim.world.channels[0]
     p = pipelines(fresh_sim, **{"transcripts.include_shorts": False,
                                 "transcripts.include_finished_streams": False})
-    result = await discover_channel(p, ChannelRef("id", ch.channel_id))
-    stored = await videos_by_id(p)
+    result = discover_channel(p, ChannelRef("id", ch.channel_id))
+    stored = videos_by_id(p)
     shorts = {vid for vid, v in stored.items() if v.kind == "short"}
     finished = {vid for vid, v in stored.items() if v.was_live}
     assert shorts and finished
@@ -293,26 +294,26 @@ async def test_shorts_and_finished_streams_excluded_by_config(fresh_sim, pipelin
     assert not queued & (shorts | finished)
     assert queued == {vid for vid, v in stored.items()
                       if v.kind == "video" and not v.was_live}
-    assert set(await eligible_pending_videos(p)) == queued
+    assert set(eligible_pending_videos(p)) == queued
     # Stored all the same, and still pending: a change of rules picks them up later.
     assert all(stored[vid].transcript_status == "pending" for vid in shorts | finished)
 
 
-async def test_add_video_stores_one_video_and_its_channel(fresh_sim, pipelines) -> None:
+def test_add_video_stores_one_video_and_its_channel(fresh_sim, pipelines) -> None:
     ch = fresh_sim.world.channels[1]
     p = pipelines(fresh_sim)
     video = next(v for v in ch.videos if v.case == "manual_en")
-    assert await add_video(p, video.video_id) == "pending"
-    assert [c.youtube_channel_id for c in await channels(p)] == [ch.channel_id]
-    assert set(await videos_by_id(p)) == {video.video_id}
+    assert add_video(p, video.video_id) == "pending"
+    assert [c.youtube_channel_id for c in channels(p)] == [ch.channel_id]
+    assert set(videos_by_id(p)) == {video.video_id}
     fresh_sim.reset_stats()
-    assert await add_video(p, video.video_id) == "pending"  # stored: free
+    assert add_video(p, video.video_id) == "pending"  # stored: free
     assert fresh_sim.stats()["requests_total"] == 0
     live = next(v for v in ch.videos if v.kind == "live")
-    assert await add_video(p, live.video_id) == "waiting"
+    assert add_video(p, live.video_id) == "waiting"
     private = next(v for v in ch.videos if v.privacy == "private")
     with pytest.raises(Permanent, match="not found"):
-        await add_video(p, private.video_id)
-    async with p.db.read() as s:
-        assert (await s.execute(select(Video.youtube_video_id).where(
+        add_video(p, private.video_id)
+    with p.db.read() as s:
+        assert (s.execute(select(Video.youtube_video_id).where(
             Video.youtube_video_id == private.video_id))).first() is None

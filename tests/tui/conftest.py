@@ -21,8 +21,6 @@ import pytest
 
 from tests.jobs_helpers import run_burst, settings_for
 from tubesensei.config import Settings
-from tubesensei.jobs.service import enqueue_channels, enqueue_videos
-from tubesensei.jobs.sessions import create_batch
 from tubesensei.jobs.system import JobSystem
 from tubesensei.sim import SimConfig, running_simulator
 from tubesensei.youtube.ids import parse_channel_ref
@@ -49,16 +47,16 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
         system = JobSystem(settings)
         try:
             channel = sim.world.channels[0]
-            enqueue_channels(system, [parse_channel_ref(channel.handle)])
+            system.enqueue_channels([parse_channel_ref(channel.handle)])
             run_burst(system)
             manual = [v.video_id for v in sim.world.videos_by_case("manual_en",
                                                                    channel.channel_id)]
-            create_batch(system, "seed batch", manual[:3])
+            system.create_batch("seed batch", manual[:3])
             run_burst(system)
             other = sim.world.channels[1].channel_id
             failing = [v.video_id for v in sim.world.videos_by_case("manual_en", other)][:2]
             sim.set_faults(error_rate=1.0)
-            enqueue_videos(system, failing)
+            system.enqueue_videos(failing)
             run_burst(system)
             sim.set_faults(error_rate=0.0)
             with system.engine.connect() as conn:

@@ -11,7 +11,6 @@ from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from tests.jobs_helpers import scalar
 from tests.tui.conftest import Seeded, wait_until
-from tubesensei.jobs.service import enqueue_videos
 from tubesensei.jobs.system import JobSystem
 
 SIZE = (120, 36)
@@ -89,7 +88,7 @@ async def test_dashboard_follows_jobs_changing_underneath(make_app, seeded_setti
         before = int(queue_line(app, "transcripts")[2])
         system = JobSystem(seeded_settings)
         try:  # another process queues three videos …
-            created = enqueue_videos(system, ["AAAAAAAAAA1", "AAAAAAAAAA2", "AAAAAAAAAA3"])
+            created = system.enqueue_videos(["AAAAAAAAAA1", "AAAAAAAAAA2", "AAAAAAAAAA3"])
         finally:
             system.close()
         await wait_until(pilot, lambda: int(queue_line(app, "transcripts")[2]) == before + 3,
@@ -133,7 +132,7 @@ async def test_jobs_filter_search_and_detail(make_app, seeded: Seeded) -> None:
 async def test_cancel_a_queued_job(make_app, seeded_settings) -> None:
     system = JobSystem(seeded_settings)
     try:
-        (job,) = enqueue_videos(system, ["BBBBBBBBBB1"])
+        (job,) = system.enqueue_videos(["BBBBBBBBBB1"])
     finally:
         system.close()
     app = make_app()

@@ -43,7 +43,9 @@ def test_durations_and_times() -> None:
     assert fmt.until(at(-1), T0) == "now" and fmt.until(None, T0) == "–"
     assert fmt.clock_time(at(5), UTC, T0) == "12:00:05"
     assert fmt.clock_time(at(86400), UTC, T0) == "2025-06-02 12:00"
-    assert fmt.timestamp(75) == "1:15" and fmt.timestamp(3725) == "1:02:05"
+    from tubesensei.formatting import hms
+
+    assert hms(75) == "1:15" and hms(3725) == "1:02:05" and hms(None) == "-"
 
 
 def test_sparkline_numbers_and_shortening() -> None:
@@ -55,7 +57,7 @@ def test_sparkline_numbers_and_shortening() -> None:
 
 
 def test_transcript_blocks_follow_pauses_and_sentences() -> None:
-    from tubesensei.tui.screens.transcript import blocks
+    from tubesensei.formatting import paragraphs as blocks
 
     segments = [[0, 10, "One."], [10, 10, "Two"], [20, 10, "three."], [30, 5, "Four"],
                 [35, 5, "five"], [40, 5, "six."], [60, 5, "After a pause."]]

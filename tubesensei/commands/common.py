@@ -1,55 +1,34 @@
-"""What every command module shares: the app context, error types, common options."""
+"""What every command module shares: the app context and the options several commands take.
+
+Errors are not handled here: commands raise the project's errors (tubesensei.errors) and the
+root group maps them once (cli.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tubesensei.config import ConfigError
-from tubesensei.db.schema import SchemaError
+from tubesensei.jobs.registry import JOB_TYPE_NAMES, QUEUES
 
-T = TypeVar("T")
-
-EXIT_FAILURE = 1
-EXIT_BAD_INPUT = 2
-
-
-class BadInput(click.ClickException):
-    """Bad input from the user: one line on stderr, exit 2."""
-
-    exit_code = EXIT_BAD_INPUT
-
-
-class Failure(click.ClickException):
-    """The command could not do its work (YouTube said no, a job failed): exit 1."""
-
-    exit_code = EXIT_FAILURE
-
-
-class Interrupted(click.ClickException):
-    """Stopped by Ctrl-C / SIGTERM after cleaning up: the message as one line, exit 130."""
-
-    exit_code = 130
-
-    def show(self, file: Any = None) -> None:
-        click.echo(self.format_message(), err=True)
+if TYPE_CHECKING:
+    from tubesensei.app import Runtime
 
 
 class AppContext:
-    """What the root group knows: where the config is and the overrides given on the line."""
+    """What the root group knows: where the config is and the overrides given on the line.
+    The runtime (settings, logging, database, job system) is opened on first use and closed
+    when the command ends."""
 
     def __init__(self, config_file: Path | None, overrides: dict[str, Any]) -> None:
         self.config_file = config_file
         self.overrides = overrides
-        self._runtime: Any = None
+        self._runtime: Runtime | None = None
 
-    def runtime(self, *, log_to_stderr: bool = False) -> Any:
+    def runtime(self, *, log_to_stderr: bool = False) -> Runtime:
         """Load settings once (ConfigError → exit 2) and set up logging."""
         if self._runtime is None:
             from tubesensei.app import Runtime
@@ -57,6 +36,10 @@ class AppContext:
             self._runtime = Runtime.load(self.config_file, self.overrides)
             self._runtime.setup_logging(to_stderr=log_to_stderr)
         return self._runtime
+
+    def close(self) -> None:
+        if self._runtime is not None:
+            self._runtime.close()
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -68,59 +51,24 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
-def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+def limit_option(table_rows: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--limit N``: at most N rows (a table shows ``table_rows`` by default, JSON all)."""
+    return click.option("--limit", type=click.IntRange(min=1), default=None,
+                        help=f"At most N rows (table default {table_rows}; --json: all).")
 
 
-def translate_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the project's error types into one-line click errors with the right exit code.
-
-    Bad input (config, references, queries) exits 2; everything YouTube or the data says no
-    to exits 1. Nothing here decides anything: it only maps the one error taxonomy.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from tubesensei.youtube.errors import YouTubeError
-        from tubesensei.youtube.ids import InvalidReference
-
-        try:
-            return func(*args, **kwargs)
-        except (ConfigError, InvalidReference) as exc:
-            raise BadInput(str(exc)) from None
-        except (SchemaError, LookupError) as exc:
-            raise Failure(str(exc).strip("'\"")) from None
-        except YouTubeError as exc:
-            raise Failure(f"YouTube: {exc.message}") from None
-
-    return wrapper
+def shown_rows(limit: int | None, as_json: bool, table_rows: int) -> int | None:
+    """How many rows to read: what --limit says, all for JSON, a screenful for a table."""
+    return limit if (limit is not None or as_json) else table_rows
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run one service coroutine for a command."""
-    return asyncio.run(coro)
+def channel_ref(text: str | None) -> Any:
+    """Parse a channel reference (InvalidReference: exit 2)."""
+    from tubesensei.youtube.ids import parse_channel_ref
+
+    return parse_channel_ref(text) if text is not None else None
 
 
-def database_call(app: AppContext, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any,
-                  **kwargs: Any) -> T:
-    """Open the database (creating a brand-new one), run ``fn(db, ...)``, close it."""
-
-    async def go() -> T:
-        db = app.runtime().database()
-        try:
-            return await fn(db, *args, **kwargs)
-        finally:
-            await db.dispose()
-
-    return run_async(go())
-
-
-
-
-def console() -> Any:
-    """A rich console for tables: the terminal's width, or 160 columns when piped."""
-    import sys
-
-    from rich.console import Console
-
-    return Console() if sys.stdout.isatty() else Console(width=160)
+QUEUE_CHOICE = click.Choice(QUEUES)
+JOB_TYPE_CHOICE = click.Choice(JOB_TYPE_NAMES)
+PRIORITY = click.IntRange(-100, 100)

@@ -1,102 +1,36 @@
-"""Commands over the local corpus: channels, videos (transcripts live in corpus_transcripts).
+"""Commands over the local corpus: channels and videos (transcripts: commands/transcripts.py).
 
 Each command parses its arguments (bad input exits 2 before anything is opened or written),
-calls one pipeline function and prints a table, or JSON with ``--json``.
+calls one library function and prints a table, or JSON with ``--json``.
 """
 
 from __future__ import annotations
-
-import sys
-from collections.abc import Callable, Coroutine
-from datetime import datetime
-from typing import Any, TypeVar
 
 import click
 
 from tubesensei.commands.common import (
     AppContext,
-    BadInput,
-    database_call,
+    channel_ref,
     json_option,
+    limit_option,
     pass_app,
+    shown_rows,
+)
+from tubesensei.commands.output import (
+    console,
+    hms,
+    interactive,
+    number,
+    plain,
     print_json,
-    run_async,
-    translate_errors,
+    showing,
+    table,
+    when,
 )
 from tubesensei.db.models import TRANSCRIPT_STATUSES, VIDEO_KINDS
+from tubesensei.errors import BadInput
 
-T = TypeVar("T")
 TABLE_ROWS = 50  # rows a table shows when --limit is not given
-
-
-# -- shared helpers -------------------------------------------------------------------------
-
-
-def pipeline_call(app: AppContext, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any,
-                  **kwargs: Any) -> T:
-    """Like database_call, for services that also talk to YouTube: ``fn(pipeline, ...)``."""
-    from tubesensei.pipeline.context import Pipeline
-
-    async def go() -> T:
-        rt = app.runtime()
-        pipeline = Pipeline(rt.settings, rt.database())
-        try:
-            return await fn(pipeline, *args, **kwargs)
-        finally:
-            await pipeline.close()
-
-    return run_async(go())
-
-
-def channel_ref(text: str | None) -> Any:
-    """Parse a channel reference (InvalidReference → exit 2 through translate_errors)."""
-    from tubesensei.youtube.ids import parse_channel_ref
-
-    return parse_channel_ref(text) if text is not None else None
-
-
-def console() -> Any:
-    """Rich output on stdout; piped (no terminal, no $COLUMNS) it is 160 wide, not 80, so
-    ids and titles are not cut to pieces in files and pagers."""
-    import os
-
-    from rich.console import Console
-
-    out = Console(soft_wrap=False, highlight=False)
-    if not out.is_terminal and not os.environ.get("COLUMNS"):
-        out.width = 160
-    return out
-
-
-def table(title: str | None = None) -> Any:
-    from rich.table import Table
-
-    return Table(title=title, title_justify="left")
-
-
-def plain(value: Any) -> Any:
-    """A table cell that rich must not read as markup (titles may contain "[...]")."""
-    from rich.text import Text
-
-    return Text("" if value is None else str(value))
-
-
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
-def number(value: int | None) -> str:
-    return f"{value:,}" if value is not None else "-"
-
-
-def showing(shown: int, total: int, noun: str) -> None:
-    if shown < total:
-        click.echo(f"showing {shown} of {total:,} {noun} (use --limit N or --json for more)")
-
-
-def interactive() -> bool:
-    """Whether a person can answer a confirmation prompt."""
-    return sys.stdin.isatty()
 
 
 # -- channels -------------------------------------------------------------------------------
@@ -110,7 +44,6 @@ def channels_group() -> None:
 @channels_group.command(name="add")
 @click.argument("refs", nargs=-1, required=True)
 @pass_app
-@translate_errors
 def channels_add(app: AppContext, refs: tuple[str, ...]) -> None:
     """Resolve channels through the YouTube Data API now and store them.
 
@@ -126,8 +59,9 @@ def channels_add(app: AppContext, refs: tuple[str, ...]) -> None:
     from tubesensei.pipeline.channels import add_channel
 
     parsed = [channel_ref(r) for r in refs]  # every reference checked before any lookup
+    pipeline = app.runtime().pipeline()
     for ref in parsed:
-        channel = pipeline_call(app, add_channel, ref)
+        channel = add_channel(pipeline, ref)
         handle = f"@{channel.handle}" if channel.handle else "(no handle)"
         click.echo(
             f"added  {channel.title}  {channel.youtube_channel_id}  {handle}  "
@@ -141,7 +75,6 @@ _COUNTS = ("videos", "transcripts", "unavailable", "pending", "failed")  # right
 @channels_group.command(name="list")
 @json_option
 @pass_app
-@translate_errors
 def channels_list(app: AppContext, as_json: bool) -> None:
     """List the channels with videos discovered, transcripts stored and missing.
 
@@ -150,9 +83,9 @@ def channels_list(app: AppContext, as_json: bool) -> None:
         tubesensei channels list
         tubesensei channels list --json
     """
-    from tubesensei.pipeline.channels import list_channels
+    from tubesensei.queries.corpus import list_channels
 
-    rows = database_call(app, list_channels)
+    rows = app.runtime().database().query(list_channels)
     if as_json:
         print_json([row.as_dict() for row in rows])
         return
@@ -176,7 +109,6 @@ def channels_list(app: AppContext, as_json: bool) -> None:
 @click.argument("ref")
 @json_option
 @pass_app
-@translate_errors
 def channels_show(app: AppContext, ref: str, as_json: bool) -> None:
     """Show one stored channel: metadata, counts, last scans.
 
@@ -184,10 +116,10 @@ def channels_show(app: AppContext, ref: str, as_json: bool) -> None:
     Example:
         tubesensei channels show @veritasium
     """
-    from tubesensei.pipeline.channels import list_channels
+    from tubesensei.queries.corpus import list_channels
 
-    parsed = channel_ref(ref)
-    summary = database_call(app, list_channels, parsed)[0]
+    parsed = channel_ref(ref)  # bad input is refused before anything is opened
+    summary = app.runtime().database().query(list_channels, parsed)[0]
     data = summary.as_dict()
     if as_json:
         print_json(data)
@@ -205,14 +137,14 @@ def channels_show(app: AppContext, ref: str, as_json: bool) -> None:
 def _set_status(app: AppContext, ref: str, status: str, verb: str) -> None:
     from tubesensei.pipeline.channels import set_channel_status
 
-    channel = database_call(app, set_channel_status, channel_ref(ref), status)
+    parsed = channel_ref(ref)  # bad input is refused before anything is opened
+    channel = set_channel_status(app.runtime().database(), parsed, status)
     click.echo(f"{verb}  {channel.title}  {channel.youtube_channel_id}")
 
 
 @channels_group.command(name="pause")
 @click.argument("ref")
 @pass_app
-@translate_errors
 def channels_pause(app: AppContext, ref: str) -> None:
     """Pause a channel: periodic rescans skip it (its stored data stays).
 
@@ -226,7 +158,6 @@ def channels_pause(app: AppContext, ref: str) -> None:
 @channels_group.command(name="resume")
 @click.argument("ref")
 @pass_app
-@translate_errors
 def channels_resume(app: AppContext, ref: str) -> None:
     """Resume a paused (or failed) channel: rescans include it again.
 
@@ -241,7 +172,6 @@ def channels_resume(app: AppContext, ref: str) -> None:
 @click.argument("ref")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @pass_app
-@translate_errors
 def channels_remove(app: AppContext, ref: str, yes: bool) -> None:
     """Delete a channel with all its videos, transcripts and search index entries.
 
@@ -252,19 +182,21 @@ def channels_remove(app: AppContext, ref: str, yes: bool) -> None:
         tubesensei channels remove @veritasium
         tubesensei channels remove UCHnyfMqiRRG1u-2MsSQLbXA --yes
     """
-    from tubesensei.pipeline.channels import list_channels, remove_channel
+    from tubesensei.pipeline.channels import remove_channel
+    from tubesensei.queries.corpus import list_channels
 
     parsed = channel_ref(ref)
+    if not yes and not interactive():
+        raise BadInput(f"not removing {parsed}: no terminal to confirm on (pass --yes)")
+    db = app.runtime().database()
     if not yes:
-        if not interactive():
-            raise BadInput(f"not removing {parsed}: no terminal to confirm on (pass --yes)")
-        summary = database_call(app, list_channels, parsed)[0]
+        summary = db.query(list_channels, parsed)[0]
         click.confirm(
             f"Remove {summary.title} ({summary.youtube_channel_id}) with its "
             f"{summary.videos:,} videos and {summary.transcripts:,} transcripts?",
             abort=True,
         )
-    removed = database_call(app, remove_channel, parsed)
+    removed = remove_channel(db, parsed)
     click.echo(f"removed  {removed.title}  {removed.youtube_channel_id}  "
                f"({removed.videos:,} videos, {removed.transcripts:,} transcripts)")
 
@@ -277,22 +209,13 @@ def videos_group() -> None:
     """Videos discovered in the corpus."""
 
 
-def duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    hours, rest = divmod(int(seconds), 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 @videos_group.command(name="list")
 @click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
 @click.option("--status", type=click.Choice(TRANSCRIPT_STATUSES), help="Transcript status.")
 @click.option("--kind", type=click.Choice(VIDEO_KINDS), help="Video kind.")
-@click.option("--limit", type=click.IntRange(min=1), help=f"At most N rows (table default "
-              f"{TABLE_ROWS}; --json: all).")
+@limit_option(TABLE_ROWS)
 @json_option
 @pass_app
-@translate_errors
 def videos_list(app: AppContext, channel: str | None, status: str | None, kind: str | None,
                 limit: int | None, as_json: bool) -> None:
     """List videos, newest first, with their transcript status.
@@ -302,12 +225,12 @@ def videos_list(app: AppContext, channel: str | None, status: str | None, kind: 
         tubesensei videos list --channel @veritasium --status unavailable
         tubesensei videos list --kind short --json
     """
-    from tubesensei.pipeline.videos import list_videos
+    from tubesensei.queries.corpus import list_videos
 
     ref = channel_ref(channel)
-    shown = limit if (limit is not None or as_json) else TABLE_ROWS
-    rows, total = database_call(app, list_videos, channel=ref, status=status, kind=kind,
-                                limit=shown)
+    rows, total = app.runtime().database().query(
+        list_videos, channel=ref, status=status, kind=kind,
+        limit=shown_rows(limit, as_json, TABLE_ROWS))
     if as_json:
         print_json([row.as_dict() for row in rows])
         return
@@ -325,16 +248,7 @@ def videos_list(app: AppContext, channel: str | None, status: str | None, kind: 
         if r.unavailable_reason:
             transcript += f" ({r.unavailable_reason})"
         t.add_row(when(r.published_at), r.video_id, plain(r.title), plain(r.channel_title),
-                  r.kind + (" (was live)" if r.was_live else ""), duration(r.duration_s),
+                  r.kind + (" (was live)" if r.was_live else ""), hms(r.duration_s),
                   transcript)
     console().print(t)
     showing(len(rows), total, "videos")
-
-
-def register(cli: click.Group) -> None:
-    """Add the corpus commands to the root group."""
-    from tubesensei.commands.corpus_transcripts import transcripts_group
-
-    cli.add_command(channels_group)
-    cli.add_command(videos_group)
-    cli.add_command(transcripts_group)

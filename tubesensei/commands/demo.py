@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from tubesensei.commands.common import AppContext, Interrupted, pass_app, translate_errors
+from tubesensei.commands.common import AppContext, pass_app
+from tubesensei.errors import Interrupted
 
 # More channels than this share one bar: a terminal is only so tall.
 MAX_CHANNEL_BARS = 10
@@ -146,7 +147,6 @@ def render_summary(console: Any, report: Any, options: Any) -> None:
 @click.option("--data-dir", "demo_data_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Use this new or empty folder instead of a temporary one (always kept).")
 @pass_app
-@translate_errors
 def demo_command(app: AppContext, channels: int, videos: int, workers: int, seed: int,
                  keep: bool, tui: bool, demo_data_dir: Path | None) -> None:
     """See the whole product work against a built-in fake YouTube: no internet, no API key.
@@ -190,7 +190,3 @@ def demo_command(app: AppContext, channels: int, videos: int, workers: int, seed
         where = f"data kept in {report.data_dir}" if report.kept else "data folder removed"
         raise Interrupted(f"Interrupted: demo stopped after {report.wall_s:.1f}s ({where}).")
     render_summary(out, report, options)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(demo_command)

@@ -1,40 +1,26 @@
-"""Commands of the job system: enqueue, jobs, run-consumer."""
+"""Commands of the job system: enqueue, jobs, run-consumer. Each goes through the job
+system's one door (``Runtime.jobs()``, a :class:`~tubesensei.jobs.system.JobSystem`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from tubesensei.commands.common import (
+    JOB_TYPE_CHOICE,
+    PRIORITY,
+    QUEUE_CHOICE,
     AppContext,
-    BadInput,
-    Failure,
-    console,
     json_option,
     pass_app,
-    print_json,
-    translate_errors,
+    shown_rows,
 )
+from tubesensei.commands.output import console, print_json, showing, table
 from tubesensei.db.models import JOB_STATUSES
+from tubesensei.errors import BadInput, Failure
 
-PRIORITY = click.IntRange(-100, 100)
-
-
-@contextmanager
-def job_system(app: AppContext, *, log_to_stderr: bool = False) -> Iterator[Any]:
-    """The job system for one command, at the current schema; closed at the end."""
-    from tubesensei.jobs.system import JobSystem
-
-    rt = app.runtime(log_to_stderr=log_to_stderr)
-    rt.ensure_schema()
-    system = JobSystem(rt.settings)
-    try:
-        yield system
-    finally:
-        system.close()
+TABLE_ROWS = 50
 
 
 def _report(created: list[Any], what: str) -> None:
@@ -56,7 +42,6 @@ def enqueue_group() -> None:
               help="Higher runs first (default 10: new channels outrank rescans).")
 @click.option("--full", is_flag=True, help="Page the whole uploads playlist, not just new videos.")
 @pass_app
-@translate_errors
 def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None,
                     full: bool) -> None:
     """Queue discovery of channels: every video, then one transcript job per video.
@@ -68,16 +53,10 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
     Example:
         tubesensei enqueue channel @veritasium https://www.youtube.com/@3blue1brown
     """
-    from tubesensei.jobs.service import enqueue_channels
-    from tubesensei.jobs.system import PRIORITY_NEW_CHANNEL
     from tubesensei.youtube.ids import parse_channel_ref
 
     parsed = [parse_channel_ref(r) for r in refs]  # all checked before anything is queued
-    with job_system(app) as system:
-        created = enqueue_channels(
-            system, parsed, priority=PRIORITY_NEW_CHANNEL if priority is None else priority,
-            full=full,
-        )
+    created = app.runtime().jobs().enqueue_channels(parsed, priority=priority, full=full)
     _report(created, "discover")
 
 
@@ -86,7 +65,6 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
 @click.argument("refs", nargs=-1, required=True)
 @click.option("--priority", type=PRIORITY, default=None, help="Higher runs first (default 5).")
 @pass_app
-@translate_errors
 def enqueue_video(app: AppContext, refs: tuple[str, ...], priority: int | None) -> None:
     """Queue transcript jobs for single videos (their channel is added on the way).
 
@@ -94,15 +72,10 @@ def enqueue_video(app: AppContext, refs: tuple[str, ...], priority: int | None) 
     Example:
         tubesensei enqueue video https://youtu.be/dQw4w9WgXcQ jNQXAC9IVRw
     """
-    from tubesensei.jobs.service import enqueue_videos
-    from tubesensei.jobs.system import PRIORITY_USER_VIDEO
     from tubesensei.youtube.ids import parse_video_id
 
     ids = list(dict.fromkeys(parse_video_id(r) for r in refs))
-    with job_system(app) as system:
-        created = enqueue_videos(
-            system, ids, priority=PRIORITY_USER_VIDEO if priority is None else priority
-        )
+    created = app.runtime().jobs().enqueue_videos(ids, priority=priority)
     _report(created, "transcript")
 
 
@@ -114,7 +87,6 @@ def enqueue_video(app: AppContext, refs: tuple[str, ...], priority: int | None) 
 @click.option("--channel", "channel", help="All pending videos of this stored channel.")
 @click.option("--priority", type=PRIORITY, default=0, show_default=True)
 @pass_app
-@translate_errors
 def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str, file: Any,
                   channel: str | None, priority: int) -> None:
     """Queue a processing session: one transcript job per video, with a report.
@@ -125,7 +97,8 @@ def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str, file: Any,
         tubesensei enqueue batch --file ids.txt --name "reading list"
         tubesensei enqueue batch --channel @veritasium --name "veritasium backlog"
     """
-    from tubesensei.jobs.sessions import create_batch
+    from tubesensei.pipeline.discovery import eligible_pending_videos
+    from tubesensei.queries.corpus import get_channel
     from tubesensei.youtube.ids import parse_channel_ref, parse_video_id
 
     lines = list(refs)
@@ -135,33 +108,15 @@ def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str, file: Any,
     ref = parse_channel_ref(channel) if channel else None
     if not ids and ref is None:
         raise BadInput("give video references, --file or --channel")
-    with job_system(app) as system:
-        if ref is not None:
-            ids += _pending_videos_of(app, ref)
-        if not ids:
-            raise Failure("no videos to process: the channel has no pending videos")
-        session_id, batches = create_batch(system, name, ids, priority,
-                                           source="channel" if ref else "videos")
+    rt = app.runtime()
+    if ref is not None:
+        channel = rt.database().query(get_channel, ref)
+        ids += eligible_pending_videos(rt.pipeline(), channel.youtube_channel_id)
+    if not ids:
+        raise Failure("no videos to process: the channel has no pending videos")
+    session_id, batches = rt.jobs().create_batch(name, ids, priority=priority,
+                                                 source="channel" if ref else "videos")
     click.echo(f"session {session_id} \"{name}\": {len(set(ids))} videos in {batches} batch(es)")
-
-
-def _pending_videos_of(app: AppContext, ref: Any) -> list[str]:
-    from tubesensei.commands.common import run_async
-    from tubesensei.pipeline.channels import get_channel
-    from tubesensei.pipeline.context import Pipeline
-    from tubesensei.pipeline.discovery import eligible_pending_videos
-
-    async def go() -> list[str]:
-        db = app.runtime().database()
-        try:
-            async with db.read() as s:
-                channel = await get_channel(s, ref)
-            pipeline = Pipeline(app.runtime().settings, db)
-            return await eligible_pending_videos(pipeline, channel.youtube_channel_id)
-        finally:
-            await db.dispose()
-
-    return run_async(go())
 
 
 @click.group(name="jobs")
@@ -169,18 +124,14 @@ def jobs_group() -> None:
     """Inspect the job ledger, cancel and retry jobs."""
 
 
-JOB_TYPES_CHOICE = click.Choice(["discover_channel", "extract_transcript", "sync_channel"])
-
-
 @jobs_group.command(name="list")
 @click.option("--status", type=click.Choice(JOB_STATUSES), help="Only jobs in this status.")
-@click.option("--type", "job_type", type=JOB_TYPES_CHOICE, help="Only jobs of this type.")
-@click.option("--queue", type=click.Choice(["discovery", "transcripts", "batch"]))
+@click.option("--type", "job_type", type=JOB_TYPE_CHOICE, help="Only jobs of this type.")
+@click.option("--queue", type=QUEUE_CHOICE, help="Only jobs of this queue.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="At most N jobs (default: all with --json, 50 in the table).")
 @json_option
 @pass_app
-@translate_errors
 def jobs_list(app: AppContext, status: str | None, job_type: str | None, queue: str | None,
               limit: int | None, as_json: bool) -> None:
     """List jobs, newest first.
@@ -190,36 +141,30 @@ def jobs_list(app: AppContext, status: str | None, job_type: str | None, queue: 
         tubesensei jobs list --status failed
         tubesensei jobs list --type extract_transcript --json
     """
-    from tubesensei.jobs.queries import list_jobs
+    from tubesensei.queries.jobs import list_jobs
 
-    with job_system(app) as system:
-        shown = limit if (limit is not None or as_json) else 50
-        rows, total = list_jobs(system.engine, status=status, job_type=job_type, queue=queue,
-                                limit=shown)
+    rows, total = app.runtime().database().query(
+        list_jobs, status=status, job_type=job_type, queue=queue,
+        limit=shown_rows(limit, as_json, TABLE_ROWS))
     if as_json:
         print_json(rows)
         return
-    from rich.table import Table
-
-    table = Table()
+    t = table()
     for col in ("id", "type", "entity", "status", "attempts", "error", "finished"):
-        table.add_column(col, overflow="fold" if col == "error" else "ellipsis")
+        t.add_column(col, overflow="fold" if col == "error" else "ellipsis")
     for r in rows:
         error = f"{r['error_class']}: {r['error']}" if r["error_class"] else ""
-        table.add_row(str(r["id"]), r["job_type"], r["entity_id"], r["status"],
-                      f"{r['attempts']}/{r['max_attempts']}", error[:120],
-                      (r["finished_at"] or "")[:19])
-    out = console()
-    out.print(table)
-    if total > len(rows):
-        out.print(f"showing {len(rows)} of {total} (use --limit or --json)")
+        t.add_row(str(r["id"]), r["job_type"], r["entity_id"], r["status"],
+                  f"{r['attempts']}/{r['max_attempts']}", error[:120],
+                  (r["finished_at"] or "")[:19])
+    console().print(t)
+    showing(len(rows), total, "jobs")
 
 
 @jobs_group.command(name="show")
 @click.argument("job_id", type=int)
 @json_option
 @pass_app
-@translate_errors
 def jobs_show(app: AppContext, job_id: int, as_json: bool) -> None:
     """Show one job in full: arguments, attempts, timestamps, error, result, worker.
 
@@ -227,10 +172,9 @@ def jobs_show(app: AppContext, job_id: int, as_json: bool) -> None:
     Example:
         tubesensei jobs show 42
     """
-    from tubesensei.jobs.queries import get_job
+    from tubesensei.queries.jobs import get_job
 
-    with job_system(app) as system:
-        job = get_job(system.engine, job_id)
+    job = app.runtime().database().query(get_job, job_id)
     if as_json:
         print_json(job)
         return
@@ -243,7 +187,6 @@ def jobs_show(app: AppContext, job_id: int, as_json: bool) -> None:
 @click.argument("job_ids", nargs=-1, type=int)
 @click.option("--session", "session_id", type=int, help="Cancel a session's remaining jobs.")
 @pass_app
-@translate_errors
 def jobs_cancel(app: AppContext, job_ids: tuple[int, ...], session_id: int | None) -> None:
     """Cancel jobs: a queued job never runs; a running one stops at its next checkpoint.
 
@@ -252,30 +195,20 @@ def jobs_cancel(app: AppContext, job_ids: tuple[int, ...], session_id: int | Non
         tubesensei jobs cancel 42 43
         tubesensei jobs cancel --session 3
     """
-    from tubesensei.jobs.queries import get_job
-    from tubesensei.jobs.sessions import session_job_ids
-
     if not job_ids and session_id is None:
         raise BadInput("give job ids or --session ID")
-    with job_system(app) as system:
-        ids = list(job_ids)
-        for job_id in ids:
-            get_job(system.engine, job_id)  # JobNotFound → exit 1 before anything changes
-        if session_id is not None:
-            ids += session_job_ids(system.engine, session_id)
-        cancelled, requested = system.ledger.cancel(ids)
+    cancelled, requested = app.runtime().jobs().cancel(job_ids, session_id=session_id)
     click.echo(f"cancelled {len(cancelled)} queued job(s); asked {len(requested)} running "
                "job(s) to stop")
 
 
 @jobs_group.command(name="retry")
 @click.argument("job_id", type=int, required=False)
-@click.option("--type", "job_type", type=JOB_TYPES_CHOICE, help="Retry failed jobs of this type.")
+@click.option("--type", "job_type", type=JOB_TYPE_CHOICE, help="Retry failed jobs of this type.")
 @click.option("--session", "session_id", type=int, help="Retry a session's failed jobs.")
 @click.option("--force", is_flag=True, help="Also jobs that used all their attempts (and give "
               "them their attempts back).")
 @pass_app
-@translate_errors
 def jobs_retry(app: AppContext, job_id: int | None, job_type: str | None,
                session_id: int | None, force: bool) -> None:
     """Re-queue failed jobs that still have attempts (all of them with --force).
@@ -285,24 +218,17 @@ def jobs_retry(app: AppContext, job_id: int | None, job_type: str | None,
         tubesensei jobs retry --type extract_transcript
         tubesensei jobs retry 42 --force
     """
-    from tubesensei.jobs.queries import get_job
-
-    with job_system(app) as system:
-        if job_id is not None:
-            get_job(system.engine, job_id)
-        messages = system.ledger.retry_failed(job_id=job_id, job_type=job_type,
-                                              session_id=session_id, force=force)
-        system.send(messages)
-    click.echo(f"re-queued {len(messages)} failed job(s)")
-    if not messages and not force:
+    count = app.runtime().jobs().retry(job_id=job_id, job_type=job_type,
+                                       session_id=session_id, force=force)
+    click.echo(f"re-queued {count} failed job(s)")
+    if not count and not force:
         click.echo("(jobs that used all their attempts need --force)")
 
 
 @click.command(name="run-consumer")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Worker threads shared by the queues (default: limits.worker_concurrency).")
-@click.option("--queue", "queues", multiple=True,
-              type=click.Choice(["discovery", "transcripts", "batch"]),
+@click.option("--queue", "queues", multiple=True, type=QUEUE_CHOICE,
               help="Serve only this queue (repeatable; default: all).")
 @click.option("--burst", is_flag=True, help="Exit when no job is runnable or due soon.")
 @click.option("--burst-wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
@@ -314,7 +240,6 @@ def jobs_retry(app: AppContext, job_id: int | None, job_type: str | None,
               help="Serve Prometheus metrics on this port (default: metrics.port; 0 = any).")
 @click.option("--no-metrics", is_flag=True, help="Do not serve metrics.")
 @pass_app
-@translate_errors
 def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], burst: bool,
                  burst_wait: float, grace: float | None, metrics_port: int | None,
                  no_metrics: bool) -> None:
@@ -328,32 +253,23 @@ def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], 
         tubesensei run-consumer --burst --burst-wait 10
     """
     from tubesensei.jobs.consumer import Consumer
-    from tubesensei.jobs.queues import QUEUES
+    from tubesensei.jobs.registry import QUEUES
 
-    with job_system(app, log_to_stderr=True) as system:
-        metrics = system.settings.metrics
-        port = None if (no_metrics or not metrics.enabled) else (
-            metrics.port if metrics_port is None else metrics_port)
-        consumer = Consumer(system, workers=workers, queues=queues or QUEUES, burst=burst,
-                            burst_wait=burst_wait, grace_seconds=grace, metrics_port=port,
-                            metrics_port_required=metrics_port is not None)
-        try:
-            summary = consumer.run()
-        except OSError as exc:
-            raise Failure(f"cannot serve metrics on port {port}: {exc.strerror} "
-                          "(use --metrics-port or --no-metrics)") from None
+    system = app.runtime(log_to_stderr=True).jobs()
+    metrics = system.settings.metrics
+    port = None if (no_metrics or not metrics.enabled) else (
+        metrics.port if metrics_port is None else metrics_port)
+    consumer = Consumer(system, workers=workers, queues=queues or QUEUES, burst=burst,
+                        burst_wait=burst_wait, grace_seconds=grace, metrics_port=port,
+                        metrics_port_required=metrics_port is not None)
+    try:
+        summary = consumer.run()
+    except OSError as exc:
+        raise Failure(f"cannot serve metrics on port {port}: {exc.strerror} "
+                      "(use --metrics-port or --no-metrics)") from None
     done = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "no jobs"
     click.echo(f"consumer stopped after {summary.elapsed_s:.1f}s: {done}")
     for queue, state in sorted(summary.remaining.items()):
         parts = [f"{k} {v}" for k, v in state.items() if k != "next_retry_at"]
         when = f", next retry at {state['next_retry_at']}" if "next_retry_at" in state else ""
         click.echo(f"still waiting in {queue}: {', '.join(parts)}{when}")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(enqueue_group)
-    cli.add_command(jobs_group)
-    cli.add_command(run_consumer)
-    from tubesensei.commands import ops
-
-    ops.register(cli)

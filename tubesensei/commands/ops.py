@@ -6,29 +6,17 @@ from typing import Any
 
 import click
 
-from tubesensei.commands.common import (
-    AppContext,
-    Failure,
-    console,
-    json_option,
-    pass_app,
-    print_json,
-    translate_errors,
-)
-from tubesensei.commands.jobs import job_system
+from tubesensei.commands.common import QUEUE_CHOICE, AppContext, json_option, pass_app
+from tubesensei.commands.output import print_json, print_table
+from tubesensei.errors import Failure
 
-QUEUE_CHOICE = click.Choice(["discovery", "transcripts", "batch"])
+QUEUE_COLUMNS = ["queue", "state", "queued", "scheduled", "pending", "retrying", "running",
+                 "failed"]
 
 
-def _table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for col in columns:
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console().print(table)
+def _queue_rows(queues: dict[str, Any]) -> list[list[Any]]:
+    return [[q, v["state"]["state"], v["queued_messages"], v["scheduled_messages"], v["pending"],
+             v["retrying"], v["running"], v["failed"]] for q, v in queues.items()]
 
 
 # -- sessions -------------------------------------------------------------------------------
@@ -42,7 +30,6 @@ def sessions_group() -> None:
 @sessions_group.command(name="list")
 @json_option
 @pass_app
-@translate_errors
 def sessions_list(app: AppContext, as_json: bool) -> None:
     """List sessions, newest first, with progress.
 
@@ -50,25 +37,23 @@ def sessions_list(app: AppContext, as_json: bool) -> None:
     Example:
         tubesensei sessions list
     """
-    from tubesensei.jobs.sessions import list_sessions
+    from tubesensei.queries.sessions import list_sessions
 
-    with job_system(app) as system:
-        reports = list_sessions(system.engine)
+    reports = app.runtime().database().query(list_sessions)
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
-    _table(["id", "name", "status", "progress", "transcripts", "unavailable", "failed",
-            "per min"],
-           [[r.id, r.name, r.status, f"{r.finished}/{r.total}", r.transcripts,
-             sum(r.unavailable.values()), r.jobs.get("failed", 0), r.throughput_per_min]
-            for r in reports])
+    print_table(["id", "name", "status", "progress", "transcripts", "unavailable", "failed",
+                 "per min"],
+                [[r.id, r.name, r.status, f"{r.finished}/{r.total}", r.transcripts,
+                  sum(r.unavailable.values()), r.jobs.get("failed", 0), r.throughput_per_min]
+                 for r in reports])
 
 
 @sessions_group.command(name="show")
 @click.argument("session_id", type=int)
 @json_option
 @pass_app
-@translate_errors
 def sessions_show(app: AppContext, session_id: int, as_json: bool) -> None:
     """A session's report: counts by status, success rate, reasons, duration, throughput.
 
@@ -76,10 +61,9 @@ def sessions_show(app: AppContext, session_id: int, as_json: bool) -> None:
     Example:
         tubesensei sessions show 3
     """
-    from tubesensei.jobs.sessions import session_report
+    from tubesensei.queries.sessions import session_report
 
-    with job_system(app) as system:
-        report = session_report(system.engine, session_id)
+    report = app.runtime().database().query(session_report, session_id)
     data = report.as_dict()
     if as_json:
         print_json(data)
@@ -113,24 +97,17 @@ def queues_group(ctx: click.Context, as_json: bool) -> None:
 
 
 @pass_app
-@translate_errors
 def queues_show(app: AppContext, as_json: bool) -> None:
-    from tubesensei.jobs.stats import collect
-
-    with job_system(app) as system:
-        queues = collect(system)["queues"]
+    queues = app.runtime().jobs().stats()["queues"]
     if as_json:
         print_json([{"queue": q, **v} for q, v in queues.items()])
         return
-    _table(["queue", "state", "queued", "scheduled", "pending", "retrying", "running", "failed"],
-           [[q, v["state"]["state"], v["queued_messages"], v["scheduled_messages"], v["pending"],
-             v["retrying"], v["running"], v["failed"]] for q, v in queues.items()])
+    print_table(QUEUE_COLUMNS, _queue_rows(queues))
 
 
 @queues_group.command(name="pause")
 @click.argument("queue", type=QUEUE_CHOICE)
 @pass_app
-@translate_errors
 def queues_pause(app: AppContext, queue: str) -> None:
     """Stop every consumer from taking work from QUEUE (running jobs finish).
 
@@ -138,17 +115,13 @@ def queues_pause(app: AppContext, queue: str) -> None:
     Example:
         tubesensei queues pause transcripts
     """
-    from tubesensei.jobs.control import QueueControl
-
-    with job_system(app) as system:
-        QueueControl(system.engine).pause(queue)
+    app.runtime().jobs().pause_queue(queue)
     click.echo(f"{queue}: paused")
 
 
 @queues_group.command(name="resume")
 @click.argument("queue", type=QUEUE_CHOICE)
 @pass_app
-@translate_errors
 def queues_resume(app: AppContext, queue: str) -> None:
     """Resume QUEUE (also lifts a quota pause and closes an open breaker); jobs that were
     waiting for that pause to lift are due at once.
@@ -157,14 +130,8 @@ def queues_resume(app: AppContext, queue: str) -> None:
     Example:
         tubesensei queues resume transcripts
     """
-    from tubesensei.jobs.control import RELEASES, QueueControl
-
-    with job_system(app) as system:
-        QueueControl(system.engine).resume(queue)
-        released = system.ledger.release_waiting(RELEASES[queue])
-        system.send(released)
-        system.wake()
-    click.echo(f"{queue}: running" + (f" ({len(released)} waiting job(s) released)"
+    released = app.runtime().jobs().resume_queue(queue)
+    click.echo(f"{queue}: running" + (f" ({released} waiting job(s) released)"
                                       if released else ""))
 
 
@@ -187,23 +154,20 @@ def workers_group(ctx: click.Context, as_json: bool) -> None:
 
 
 @pass_app
-@translate_errors
 def workers_list(app: AppContext, as_json: bool) -> None:
-    from tubesensei.jobs.workers import WorkerRegistry
-
-    with job_system(app) as system:
-        live = WorkerRegistry(system.engine).live(system.settings.limits.stale_after_seconds)
+    live = app.runtime().jobs().live_workers()
     if as_json:
         print_json(live)
         return
     if not live:
         click.echo("no consumer is running (start one: tubesensei run-consumer)")
         return
-    _table(["worker", "host", "pid", "queues", "threads", "in flight", "processed", "failed",
-            "heartbeat"],
-           [[w["worker_id"], w["host"], w["pid"],
-             ", ".join(f"{q}:{w['concurrency'].get(q)}" for q in w["queues"]), w["threads"],
-             w["inflight"], w["processed"], w["failed"], w["heartbeat_at"][:19]] for w in live])
+    print_table(["worker", "host", "pid", "queues", "threads", "in flight", "processed",
+                 "failed", "heartbeat"],
+                [[w["worker_id"], w["host"], w["pid"],
+                  ", ".join(f"{q}:{w['concurrency'].get(q)}" for q in w["queues"]),
+                  w["threads"], w["inflight"], w["processed"], w["failed"],
+                  w["heartbeat_at"][:19]] for w in live])
 
 
 @workers_group.command(name="scale")
@@ -211,7 +175,6 @@ def workers_list(app: AppContext, as_json: bool) -> None:
 @click.argument("count", type=click.IntRange(0, 64))
 @click.option("--worker", "worker_id", help="Only this consumer (default: every live one).")
 @pass_app
-@translate_errors
 def workers_scale(app: AppContext, queue: str, count: int, worker_id: str | None) -> None:
     """Set how many jobs of QUEUE each running consumer runs at once (takes effect within a
     heartbeat, no restart; 0 stops taking that queue's work).
@@ -220,11 +183,7 @@ def workers_scale(app: AppContext, queue: str, count: int, worker_id: str | None
     Example:
         tubesensei workers scale transcripts 8
     """
-    from tubesensei.jobs.workers import WorkerRegistry
-
-    with job_system(app) as system:
-        changed = WorkerRegistry(system.engine).scale(
-            queue, count, system.settings.limits.stale_after_seconds, worker_id)
+    changed = app.runtime().jobs().scale(queue, count, worker_id)
     if not changed:
         raise Failure("no live consumer serves that queue" + (f" as {worker_id}" if worker_id
                                                                else ""))
@@ -237,7 +196,6 @@ def workers_scale(app: AppContext, queue: str, count: int, worker_id: str | None
 @click.command(name="stats")
 @json_option
 @pass_app
-@translate_errors
 def stats_command(app: AppContext, as_json: bool) -> None:
     """Queue sizes, jobs by status and type, throughput, quota, pauses, breaker, workers.
 
@@ -245,17 +203,11 @@ def stats_command(app: AppContext, as_json: bool) -> None:
     Example:
         tubesensei stats --json
     """
-    from tubesensei.jobs.stats import collect
-
-    with job_system(app) as system:
-        data = collect(system)
+    data = app.runtime().jobs().stats()
     if as_json:
         print_json(data)
         return
-    _table(["queue", "state", "queued", "scheduled", "pending", "retrying", "running", "failed"],
-           [[q, v["state"]["state"], v["queued_messages"], v["scheduled_messages"], v["pending"],
-             v["retrying"], v["running"], v["failed"]] for q, v in data["queues"].items()],
-           title="queues")
+    print_table(QUEUE_COLUMNS, _queue_rows(data["queues"]), title="queues")
     click.echo("jobs: " + ", ".join(f"{k} {v}" for k, v in data["jobs_by_status"].items()))
     t = data["throughput"]
     click.echo(f"completed: {t['last_minute']} in the last minute, {t['last_hour']} in the last "
@@ -265,10 +217,3 @@ def stats_command(app: AppContext, as_json: bool) -> None:
                f"(resets {q['resets_at'][:16].replace('T', ' ')} UTC)")
     click.echo(f"workers: {len(data['workers'])} live consumer(s), "
                f"{sum(w['threads'] for w in data['workers'])} thread(s)")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(sessions_group)
-    cli.add_command(queues_group)
-    cli.add_command(workers_group)
-    cli.add_command(stats_command)

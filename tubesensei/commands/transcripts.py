@@ -13,14 +13,14 @@ import click
 
 from tubesensei.commands.common import (
     AppContext,
-    BadInput,
-    database_call,
+    channel_ref,
     json_option,
+    limit_option,
     pass_app,
-    print_json,
-    translate_errors,
+    shown_rows,
 )
-from tubesensei.commands.corpus import channel_ref, console, plain, showing, table
+from tubesensei.commands.output import console, hms, plain, print_json, showing, table
+from tubesensei.errors import BadInput
 
 SEARCH_ROWS = 20  # hits a table shows when --limit is not given
 DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
@@ -31,19 +31,12 @@ def transcripts_group() -> None:
     """Stored transcripts: show, search, export, re-clean."""
 
 
-def clock(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
 @transcripts_group.command(name="show")
 @click.argument("video")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "srt", "vtt"]),
               default="text", show_default=True, help="Output format.")
 @click.option("--language", metavar="CODE", help="Language code (default: the stored one).")
 @pass_app
-@translate_errors
 def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None) -> None:
     """Print a video's cleaned transcript (text with a timestamp per paragraph, JSON with
     segments, or SRT/VTT subtitles). A video without one says why and exits 1.
@@ -56,11 +49,11 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
         tubesensei transcripts show dQw4w9WgXcQ --format srt > talk.srt
     """
     from tubesensei.pipeline.export import to_srt, to_vtt
-    from tubesensei.pipeline.videos import show_transcript
+    from tubesensei.queries.corpus import show_transcript
     from tubesensei.youtube.ids import parse_video_id
 
     video_id = parse_video_id(video)
-    transcript = database_call(app, show_transcript, video_id, language)
+    transcript = app.runtime().database().query(show_transcript, video_id, language)
     if fmt == "json":
         print_json(transcript.as_dict())
     elif fmt == "srt":
@@ -73,14 +66,14 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
                    f"https://youtu.be/{transcript.video_id} · {transcript.language} "
                    f"({transcript.language_code}, {kind}) · {transcript.word_count:,} words\n")
         for start, paragraph in transcript.paragraphs():
-            click.echo(f"[{clock(start)}] {paragraph}\n")
+            click.echo(f"[{hms(start)}] {paragraph}\n")
 
 
 def _highlighted(hit: Any) -> Any:
     """The snippet with its matches in bold: markers become styles, nothing becomes markup."""
     from rich.text import Text
 
-    from tubesensei.pipeline.search import HIGHLIGHT_END, HIGHLIGHT_START
+    from tubesensei.queries.search import HIGHLIGHT_END, HIGHLIGHT_START
 
     out = Text()
     bold = False
@@ -95,11 +88,9 @@ def _highlighted(hit: Any) -> Any:
 @click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
 @click.option("--since", type=DATE, help="Videos published on or after DATE (YYYY-MM-DD, UTC).")
 @click.option("--until", type=DATE, help="Videos published on or before DATE (whole day).")
-@click.option("--limit", type=click.IntRange(min=1),
-              help=f"At most N hits (table default {SEARCH_ROWS}; --json: all).")
+@limit_option(SEARCH_ROWS)
 @json_option
 @pass_app
-@translate_errors
 def transcripts_search(app: AppContext, query: str, channel: str | None,
                        since: datetime | None, until: datetime | None, limit: int | None,
                        as_json: bool) -> None:
@@ -113,21 +104,18 @@ def transcripts_search(app: AppContext, query: str, channel: str | None,
         tubesensei transcripts search 'dark matter' --channel @veritasium
         tubesensei transcripts search '"standard model" -higgs' --since 2024-01-01 --json
     """
-    from tubesensei.pipeline.search import BadQuery, build_match, search_page
+    from tubesensei.queries.search import build_match, search_page
 
-    try:
-        build_match(query)  # a query with no words is bad input: refuse before opening anything
-    except BadQuery as exc:
-        raise BadInput(str(exc)) from None
+    build_match(query)  # a query with no words is bad input: refuse before opening anything
     ref = channel_ref(channel)
     start = since.replace(tzinfo=UTC) if since else None
     # A bare date means the whole day; a time means that instant.
     end = until.replace(tzinfo=UTC) if until else None
     if end is not None and end.time() == datetime.min.time():
         end += timedelta(days=1)
-    shown = limit if (limit is not None or as_json) else SEARCH_ROWS
-    hits, total = database_call(app, search_page, query, channel=ref, since=start, until=end,
-                                limit=shown, with_total=not as_json)
+    hits, total = app.runtime().database().query(
+        search_page, query, channel=ref, since=start, until=end,
+        limit=shown_rows(limit, as_json, SEARCH_ROWS), with_total=not as_json)
     if as_json:
         print_json([hit.as_dict() for hit in hits])
         return
@@ -141,7 +129,7 @@ def transcripts_search(app: AppContext, query: str, channel: str | None,
                      max_width=20 if name == "channel" else None,
                      min_width={"video": 11, "at": 7, "link": 34}.get(name))
     for hit in hits:
-        t.add_row(hit.video_id, plain(hit.channel_title), clock(hit.start_s), _highlighted(hit),
+        t.add_row(hit.video_id, plain(hit.channel_title), hms(hit.start_s), _highlighted(hit),
                   hit.link)
     console().print(t)
     showing(len(hits), total, "matching passages")
@@ -189,7 +177,6 @@ def _silence_stdout() -> None:
 @click.option("--out", type=click.Path(path_type=Path),
               help="jsonl: a file or folder (default: stdout); txt/srt/vtt: a folder (required).")
 @pass_app
-@translate_errors
 def transcripts_export(app: AppContext, fmt: str | None, channel: str | None,
                        out: Path | None) -> None:
     """Export stored transcripts: JSONL for the AI phase, or txt/srt/vtt per video.
@@ -213,10 +200,11 @@ def transcripts_export(app: AppContext, fmt: str | None, channel: str | None,
         raise BadInput(f"--out {out}: is a file; --format {fmt} needs a folder")
     if out is not None and fmt == "jsonl" and not out.is_dir() and not out.parent.is_dir():
         raise BadInput(f"--out {out}: folder {out.parent} does not exist")
+    db = app.runtime().database()
     if out is None:
         stream = _stdout_utf8()
         try:
-            database_call(app, export_stream, "jsonl", stream, channel=ref)
+            export_stream(db, "jsonl", stream, channel=ref)
         except BrokenPipeError:  # `... | head`: the reader has gone, which is fine
             _silence_stdout()
         finally:
@@ -225,9 +213,9 @@ def transcripts_export(app: AppContext, fmt: str | None, channel: str | None,
         return
     progress = _Progress()
     if fmt == "jsonl" and not out.is_dir():
-        report = database_call(app, export_jsonl_file, out, channel=ref)
+        report = export_jsonl_file(db, out, channel=ref)
     else:
-        report = database_call(app, export_files, fmt, out, progress=progress, channel=ref)
+        report = export_files(db, fmt, out, progress=progress, channel=ref)
     progress.done(report, out)
 
 
@@ -235,7 +223,6 @@ def transcripts_export(app: AppContext, fmt: str | None, channel: str | None,
 @click.option("--all", "everything", is_flag=True,
               help="Re-clean every transcript, not only those cleaned by an older version.")
 @pass_app
-@translate_errors
 def transcripts_reclean(app: AppContext, everything: bool) -> None:
     """Clean stored transcripts again from their raw segments (after cleaning improved).
 
@@ -248,6 +235,6 @@ def transcripts_reclean(app: AppContext, everything: bool) -> None:
     """
     from tubesensei.pipeline.transcripts import reclean
 
-    report = database_call(app, reclean, everything=everything)
+    report = reclean(app.runtime().database(), everything=everything)
     click.echo(f"re-cleaned {report.transcripts:,} transcripts, {report.changed:,} changed")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tubesensei.commands.common import AppContext, BadInput, pass_app, translate_errors
+from tubesensei.commands.common import AppContext, pass_app
+from tubesensei.errors import BadInput
 
 
 @click.command(name="tui")
@@ -17,7 +18,6 @@ from tubesensei.commands.common import AppContext, BadInput, pass_app, translate
 @click.option("--theme", default=None,
               help="A Textual theme, e.g. textual-light (ctrl+p switches it live).")
 @pass_app
-@translate_errors
 def tui_command(app: AppContext, with_consumer: bool, workers: int | None, refresh: float,
                 theme: str | None) -> None:
     """Watch and steer the work: queues, jobs, failures, sessions, channels, transcripts.
@@ -37,21 +37,17 @@ def tui_command(app: AppContext, with_consumer: bool, workers: int | None, refre
     from tubesensei.tui.app import TubeSenseiApp
     from tubesensei.tui.data import TuiData
 
-    rt = app.runtime()
-    rt.ensure_schema()
-    data = TuiData.open(rt.settings)
+    system = app.runtime().jobs()
+    data = TuiData(system)
     tui = TubeSenseiApp(data, refresh_interval=refresh, theme=None)
     if theme is not None and theme not in tui.available_themes:
-        data.close()
         raise BadInput(f"unknown theme {theme!r} (try: "
                        f"{', '.join(sorted(tui.available_themes))})")
     tui.theme = theme or tui.theme
-    consumer = thread = system = None
+    consumer = thread = None
     if with_consumer:
         from tubesensei.jobs.consumer import Consumer
-        from tubesensei.jobs.system import JobSystem
 
-        system = JobSystem(rt.settings)
         consumer = Consumer(system, workers=workers)
         # Not the main thread: the consumer installs no signal handlers; we stop it on quit.
         thread = threading.Thread(target=consumer.run, kwargs={"install_signals": False},
@@ -61,14 +57,8 @@ def tui_command(app: AppContext, with_consumer: bool, workers: int | None, refre
     try:
         tui.run()
     finally:
-        if consumer is not None and thread is not None and system is not None:
+        if consumer is not None and thread is not None:
             click.echo("stopping the consumer: running jobs get "
                        f"{consumer.grace_seconds:g}s to finish…", err=True)
             consumer.stop()
             thread.join(consumer.grace_seconds + 10)
-            system.close()
-        data.close()
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(tui_command)

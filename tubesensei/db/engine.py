@@ -1,4 +1,9 @@
-"""Engines and sessions.
+"""The one data layer: an engine factory for SQLite and PostgreSQL URLs, and the Database.
+
+Everything that runs in threads (the pipeline, the job system, every CLI command) uses one
+synchronous engine per process, through :class:`Database`. Only an asyncio host (the TUI, on
+Textual's event loop) uses :class:`AsyncDatabase`; it runs the very same read queries
+(``tubesensei.queries``) through ``AsyncSession.run_sync``.
 
 SQLite runs in WAL mode with foreign keys on, a busy timeout and synchronous=NORMAL. Python's
 sqlite3 module opens transactions lazily and upgrades them to writes on the first INSERT, which
@@ -10,25 +15,26 @@ for it politely through busy_timeout).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 BEGIN_OPTION = "tubesensei_begin"
+P = ParamSpec("P")
+T = TypeVar("T")
+Query = Callable[Concatenate[Session, P], T]
 
-_SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
+# One PostgreSQL driver (psycopg 3) serves the sync and the asyncio engine alike.
+_SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql": "postgresql+psycopg",
+                 "postgresql+asyncpg": "postgresql+psycopg"}
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "sqlite+pysqlite": "sqlite+aiosqlite",
-                  "postgresql": "postgresql+asyncpg", "postgresql+psycopg": "postgresql+asyncpg"}
+                  "postgresql": "postgresql+psycopg"}
 
 
 def to_sync_url(url: str | URL) -> URL:
@@ -37,7 +43,7 @@ def to_sync_url(url: str | URL) -> URL:
 
 
 def to_async_url(url: str | URL) -> URL:
-    u = make_url(url)
+    u = to_sync_url(url)
     return u.set(drivername=_ASYNC_DRIVERS.get(u.drivername, u.drivername))
 
 
@@ -68,8 +74,8 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
 def create_sync_engine(
     url: str | URL, busy_timeout_ms: int = 30_000, echo: bool = False, pool_size: int = 0
 ) -> Engine:
-    """A synchronous engine with the same SQLite behaviour: alembic and one-off tools use it
-    unpooled; the job ledger (the consumer's hot path) with a pool of ``pool_size``."""
+    """The engine factory. ``pool_size`` 0: no pool (migrations, one-off tools); otherwise a
+    pool of that many connections (and as many again in overflow) shared by threads."""
     sync_url = to_sync_url(url)
     if is_sqlite(sync_url):
         pool: dict[str, Any] = (
@@ -84,43 +90,100 @@ def create_sync_engine(
         )
         _install_sqlite_hooks(engine, busy_timeout_ms)
         return engine
-    return create_engine(sync_url, echo=echo, pool_pre_ping=True)
+    pool = {"pool_size": pool_size, "max_overflow": pool_size * 2} if pool_size else {
+        "poolclass": NullPool}
+    return create_engine(sync_url, echo=echo, pool_pre_ping=True, **pool)
 
 
 class Database:
-    """An async engine with a read and a write session factory.
+    """The process's synchronous engine with read and write sessions.
 
-    An engine's pool belongs to the event loop that uses it: give each thread with its own
-    event loop its own Database (the job system does).
+    ``read()`` sessions are rolled back at the end; ``write()`` sessions take the write lock
+    at once (SQLite) and commit at the end. ``query(fn, ...)`` runs one read query from
+    ``tubesensei.queries`` in a read session.
     """
 
-    def __init__(self, url: str | URL, busy_timeout_ms: int = 30_000, echo: bool = False) -> None:
+    def __init__(self, url: str | URL, busy_timeout_ms: int = 30_000, echo: bool = False,
+                 pool_size: int = 5) -> None:
+        self.url = to_sync_url(url)
+        self.engine = create_sync_engine(self.url, busy_timeout_ms, echo, pool_size=pool_size)
+        self.writer = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.writer, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Database:
+        """The process's Database, its pool sized for every worker thread plus housekeeping."""
+        db = settings.database
+        return cls(settings.database_url, db.busy_timeout_ms, db.echo,
+                   pool_size=max(5, settings.limits.max_concurrent_jobs + 2))
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries; rolled back at the end."""
+        with self._read() as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose transaction takes the write lock at once and commits at the end."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def query(self, fn: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a read query (a function of a Session) in a read session."""
+        with self.read() as session:
+            return fn(session, *args, **kwargs)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class AsyncDatabase:
+    """The same read queries for an asyncio host (the TUI): aiosqlite for SQLite, psycopg's
+    async mode for PostgreSQL. Its pool belongs to the event loop that uses it.
+
+    A caller that is cancelled (a TUI worker replaced by a newer one) never interrupts a
+    statement: the query finishes in its own task and its connection goes back to the pool
+    (cancelling aiosqlite mid-statement forces SQLAlchemy to tear the connection down, which
+    can outlive the loop). ``dispose()`` waits for such queries first.
+    """
+
+    def __init__(self, url: str | URL, busy_timeout_ms: int = 30_000) -> None:
+        from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
         self.url = to_async_url(url)
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {}
         if is_sqlite(self.url):
             kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.engine = create_async_engine(self.url, **kwargs)
         if is_sqlite(self.url):
             _install_sqlite_hooks(self.engine.sync_engine, busy_timeout_ms)
-        writer = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
-        self._read = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write = async_sessionmaker(writer, expire_on_commit=False)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._running: set[asyncio.Task[Any]] = set()
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for queries; rolled back at the end."""
-        async with self._read() as session:
-            yield session
+    async def query(self, fn: Query[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a read query (a function of a Session) on this loop: the same statements the
+        synchronous callers run, through ``AsyncSession.run_sync``."""
 
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction takes the write lock at once and commits at the end."""
-        async with self._write() as session, session.begin():
-            yield session
+        async def run() -> T:
+            async with self._sessions() as session:
+                return await session.run_sync(fn, *args, **kwargs)
+
+        task = asyncio.ensure_future(run())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
 
     async def dispose(self) -> None:
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
         await self.engine.dispose()
 
 

@@ -46,6 +46,7 @@ UNAVAILABLE_REASONS = (
 )
 JOB_STATUSES = ("pending", "running", "retrying", "completed", "failed", "cancelled")
 ACTIVE_JOB_STATUSES = ("pending", "running", "retrying")
+RUNNABLE_JOB_STATUSES = ("pending", "retrying")
 FINISHED_JOB_STATUSES = ("completed", "failed", "cancelled")
 SESSION_STATUSES = ("pending", "running", "completed", "cancelled")
 

@@ -17,9 +17,10 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import URL, make_url
 
 from tubesensei.db.engine import BEGIN_OPTION, create_sync_engine, is_sqlite, to_sync_url
+from tubesensei.errors import Failure
 
 
-class SchemaError(Exception):
+class SchemaError(Failure):
     """The database's schema does not fit this version of TubeSensei (one-line message)."""
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 
-def insert_for(session: AsyncSession, table: Any) -> Any:
+def insert_for(session: Session, table: Any) -> Any:
     """The dialect's ``insert`` (with ``on_conflict_do_update/nothing``) for ``table``."""
     return insert_for_engine(session.get_bind(), table)
 

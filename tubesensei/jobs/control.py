@@ -10,15 +10,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 
+from tubesensei.db.engine import Database
 from tubesensei.db.models import QueueState
 from tubesensei.db.upsert import insert_for_engine
-from tubesensei.jobs.queues import QUEUES
+from tubesensei.jobs.registry import QUEUES
+from tubesensei.queries.state import QueueStatus, queue_statuses
 
 STATE = QueueState.__table__
 # Resuming a queue by hand releases the jobs that wait for what paused it.
@@ -33,55 +34,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class QueueStatus:
-    queue: str
-    paused: bool
-    paused_until: datetime | None
-    pause_reason: str | None
-    breaker_state: str
-    breaker_until: datetime | None
-    breaker_opens: int
-    breaker_reason: str | None
-
-    def blocked_until(self, now: datetime) -> datetime | None:
-        """When work may resume (None: it may run now; datetime.max: paused by a person)."""
-        if self.paused:
-            return datetime.max.replace(tzinfo=UTC)
-        if self.paused_until is not None and self.paused_until > now:
-            return self.paused_until
-        if self.breaker_state == "open" and self.breaker_until and self.breaker_until > now:
-            return self.breaker_until
-        return None
-
-    def describe(self, now: datetime | None = None) -> str:
-        now = now or _now()
-        if self.paused:
-            return "paused by hand"
-        if self.paused_until is not None and self.paused_until > now:
-            until = self.paused_until.isoformat(timespec="seconds")
-            return f"paused until {until} ({self.pause_reason})"
-        if self.breaker_state == "open" and self.breaker_until and self.breaker_until > now:
-            return f"breaker open until {self.breaker_until.isoformat(timespec='seconds')}"
-        if self.breaker_state != "closed":
-            return "breaker half-open (probing)"
-        return "running"
-
-    def as_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        for key in ("paused_until", "breaker_until"):
-            d[key] = d[key].isoformat() if d[key] else None
-        d["state"] = self.describe()
-        return d
-
-
-def _default(queue: str) -> QueueStatus:
-    return QueueStatus(queue, False, None, None, "closed", None, 0, None)
-
-
 class QueueControl:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    """Writes the queues' pauses and breakers (what they are now: ``statuses()``)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.engine = db.engine
 
     def _ensure(self, conn: Any, queue: str) -> None:
         stmt = insert_for_engine(self.engine, STATE).values(
@@ -90,15 +48,7 @@ class QueueControl:
         conn.execute(stmt)
 
     def statuses(self) -> dict[str, QueueStatus]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(STATE)).all()
-        found = {
-            r.queue: QueueStatus(r.queue, bool(r.paused), r.paused_until, r.pause_reason,
-                                 r.breaker_state, r.breaker_until, r.breaker_opens,
-                                 r.breaker_reason)
-            for r in rows
-        }
-        return {q: found.get(q, _default(q)) for q in QUEUES}
+        return self.db.query(queue_statuses, QUEUES)
 
     def _set(self, queue: str, **values: Any) -> None:
         values["updated_at"] = _now()

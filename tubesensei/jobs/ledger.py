@@ -26,6 +26,7 @@ from sqlalchemy import Engine, bindparam, case, select, update
 from tubesensei.db.models import (
     ACTIVE_JOB_STATUSES,
     FINISHED_JOB_STATUSES,
+    RUNNABLE_JOB_STATUSES,
     ProcessingJob,
     ProcessingSession,
     Video,
@@ -35,7 +36,7 @@ from tubesensei.db.upsert import insert_for_engine
 JOBS = ProcessingJob.__table__
 VIDEOS = Video.__table__
 SESSIONS = ProcessingSession.__table__
-RUNNABLE = ("pending", "retrying")
+RUNNABLE = RUNNABLE_JOB_STATUSES
 # The error recorded on a job must stay readable in a table cell and the TUI.
 MAX_ERROR_CHARS = 2000
 
@@ -368,24 +369,7 @@ class Ledger:
                 .values(heartbeat_at=now)
             ).rowcount
 
-    def cancel_requested(self, job_id: int) -> bool:
-        with self.engine.connect() as conn:
-            return bool(
-                conn.execute(select(JOBS.c.cancel_requested).where(JOBS.c.id == job_id)).scalar()
-            )
-
     # -- recovery ---------------------------------------------------------------------
-
-    def running_jobs(self) -> list[tuple[int, str | None, datetime | None, str, int]]:
-        """(id, worker_id, heartbeat_at, job_type, priority) of every running job."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(JOBS.c.id, JOBS.c.worker_id, JOBS.c.heartbeat_at, JOBS.c.job_type,
-                       JOBS.c.priority).where(JOBS.c.status == "running")
-            ).all()
-        return [
-            (r[0], r[1], r[2].replace(tzinfo=UTC) if r[2] else None, r[3], r[4]) for r in rows
-        ]
 
     def put_back(self, job_ids: Sequence[int], reason: str) -> list[int]:
         """running → pending for jobs whose worker is gone (or stopping). The interrupted
@@ -426,10 +410,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[i : i + size]
 
 
-
-
-
-
 def complete_session_if_done(conn: Any, session_id: int) -> bool:
     """Mark the session completed when none of its jobs is active any more (same transaction
     as the job that ended it). Progress itself is never stored: it is derived from the jobs."""
@@ -444,7 +424,6 @@ def complete_session_if_done(conn: Any, session_id: int) -> bool:
         .where(SESSIONS.c.id == session_id, SESSIONS.c.status.in_(("pending", "running")), ~active)
         .values(status="completed", completed_at=now)
     ).rowcount == 1
-
 
 
 def _refunded_attempts() -> Any:

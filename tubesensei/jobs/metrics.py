@@ -1,5 +1,7 @@
 """Prometheus metrics served by run-consumer (127.0.0.1:``metrics.port``).
 
+Every metric names a job type by its registry name, in the label ``job_type``.
+
 Counters and histograms are this process's own (tasks run here). Gauges that describe shared
 state (queue depth, jobs by status, quota, pauses, breaker, live workers) are read from the
 database and the queue at scrape time, so every consumer tells the same truth.
@@ -14,15 +16,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
-from tubesensei.db.models import ProcessingJob
-from tubesensei.jobs.control import QueueControl
-from tubesensei.jobs.stats import units_today
+from tubesensei.jobs.registry import QUEUES
 from tubesensei.jobs.system import JobSystem
-from tubesensei.jobs.workers import WorkerRegistry
-
-JOBS = ProcessingJob.__table__
+from tubesensei.queries.state import job_counts, live_workers, queue_statuses, quota_today
 
 
 class JobMetrics:
@@ -31,15 +28,15 @@ class JobMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         self.shared_registered = False
-        self.tasks = Counter("tubesensei_tasks_total", "Task runs by task and outcome.",
-                             ["task", "outcome"], registry=self.registry)
+        self.tasks = Counter("tubesensei_tasks_total", "Task runs by job type and outcome.",
+                             ["job_type", "outcome"], registry=self.registry)
         self.duration = Histogram(
-            "tubesensei_task_duration_seconds", "Task run time.", ["task"],
+            "tubesensei_task_duration_seconds", "Task run time.", ["job_type"],
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
             registry=self.registry,
         )
         self.retries = Counter("tubesensei_retries_total", "Jobs scheduled for another attempt.",
-                               ["task", "error_class"], registry=self.registry)
+                               ["job_type", "error_class"], registry=self.registry)
         self.rate_limit_wait = Counter(
             "tubesensei_rate_limit_wait_seconds_total",
             "Seconds transcript fetches waited for the shared rate limit.",
@@ -54,9 +51,9 @@ class JobMetrics:
         self.consumer_inflight = Gauge("tubesensei_consumer_inflight_jobs",
                                        "Jobs running in this consumer.", registry=self.registry)
 
-    def observe(self, task: str, outcome: str, seconds: float) -> None:
-        self.tasks.labels(task, outcome).inc()
-        self.duration.labels(task).observe(seconds)
+    def observe(self, job_type: str, outcome: str, seconds: float) -> None:
+        self.tasks.labels(job_type, outcome).inc()
+        self.duration.labels(job_type).observe(seconds)
 
 
 class SharedStateCollector(Collector):
@@ -64,35 +61,39 @@ class SharedStateCollector(Collector):
 
     def __init__(self, system: JobSystem) -> None:
         self.system = system
-        self.control = QueueControl(system.engine)
-        self.registry = WorkerRegistry(system.engine)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         system = self.system
+        s = system.settings
+        now = datetime.now(UTC)
+        with system.db.read() as session:  # one read transaction: the gauges agree
+            counts = job_counts(session)
+            quota = quota_today(session, s.youtube.quota_units_per_day, now)
+            statuses = queue_statuses(session, QUEUES)
+            live = live_workers(session, s.limits.stale_after_seconds, now)
+
         depth = GaugeMetricFamily("tubesensei_queue_depth", "Messages waiting in each queue.",
                                   labels=["queue", "state"])
-        for queue, sizes in system.queues.queue_sizes().items():
+        for queue, sizes in system.queue_sizes().items():
             depth.add_metric([queue, "queued"], sizes["queued"])
             depth.add_metric([queue, "scheduled"], sizes["scheduled"])
         yield depth
 
         jobs = GaugeMetricFamily("tubesensei_jobs", "Jobs in the ledger by status and type.",
                                  labels=["status", "job_type"])
-        with system.engine.connect() as conn:
-            for status, job_type, n in conn.execute(
-                select(JOBS.c.status, JOBS.c.job_type, func.count())
-                .group_by(JOBS.c.status, JOBS.c.job_type)
-            ):
-                jobs.add_metric([status, job_type], n)
-        units = units_today(system.engine)
+        by_status_type: dict[tuple[str, str], int] = {}
+        for _queue, job_type, status, n in counts:
+            key = (status, job_type)
+            by_status_type[key] = by_status_type.get(key, 0) + n
+        for (status, job_type), n in sorted(by_status_type.items()):
+            jobs.add_metric([status, job_type], n)
         yield jobs
 
         yield GaugeMetricFamily("tubesensei_quota_units_used_today",
                                 "Data API units spent this quota day (Pacific time).",
-                                value=units or 0)
+                                value=quota.units)
         yield GaugeMetricFamily("tubesensei_quota_units_per_day",
-                                "Daily Data API quota configured.",
-                                value=system.settings.youtube.quota_units_per_day)
+                                "Daily Data API quota configured.", value=quota.limit)
 
         paused = GaugeMetricFamily("tubesensei_queue_paused",
                                    "1 when the queue is paused (by hand or by the quota).",
@@ -100,15 +101,13 @@ class SharedStateCollector(Collector):
         breaker = GaugeMetricFamily("tubesensei_breaker_open",
                                     "1 when the queue's circuit breaker is open or half-open.",
                                     labels=["queue"])
-        now = datetime.now(UTC)
-        for queue, st in self.control.statuses().items():
+        for queue, st in statuses.items():
             auto = st.paused_until is not None and st.paused_until > now
             paused.add_metric([queue], 1 if (st.paused or auto) else 0)
             breaker.add_metric([queue], 0 if st.breaker_state == "closed" else 1)
         yield paused
         yield breaker
 
-        live = self.registry.live(system.settings.limits.stale_after_seconds)
         yield GaugeMetricFamily("tubesensei_workers", "Live consumer processes.", value=len(live))
         yield GaugeMetricFamily("tubesensei_worker_threads", "Worker threads of live consumers.",
                                 value=sum(w["threads"] for w in live))

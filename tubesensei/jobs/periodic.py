@@ -17,15 +17,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from huey import crontab
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, update
 
 from tubesensei.config import Settings
 from tubesensei.db.engine import refresh_statistics
-from tubesensei.db.models import Channel, PeriodicRun, ProcessingJob
 from tubesensei.db.models import Consumer as ConsumerRow
+from tubesensei.db.models import PeriodicRun, ProcessingJob
 from tubesensei.db.upsert import insert_for_engine
-from tubesensei.jobs.system import PRIORITY_RESCAN, JobSystem, discovery_spec
+from tubesensei.jobs.registry import PRIORITY_RESCAN
+from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import get_logger
+from tubesensei.queries.corpus import active_channel_ids
 
 log = get_logger("tubesensei.periodic")
 RUNS = PeriodicRun.__table__
@@ -41,12 +43,8 @@ def parse_cron(expr: str) -> Callable[[datetime], bool]:
 
 
 def rescan(system: JobSystem, mode: str) -> dict[str, Any]:
-    with system.engine.connect() as conn:
-        ids = list(conn.execute(
-            select(Channel.youtube_channel_id).where(Channel.status == "active")
-        ).scalars())
-    specs = [discovery_spec(cid, system.settings, PRIORITY_RESCAN, mode) for cid in ids]
-    created = system.submit(specs)
+    ids = system.db.query(active_channel_ids)
+    created = system.rescan_channels(ids, mode, PRIORITY_RESCAN)
     return {"channels": len(ids), "queued": sum(1 for c in created if c.created)}
 
 

@@ -2,8 +2,7 @@
 
 Huey is the transport only: a message carries nothing but a job id (the ledger holds the
 arguments), results are not stored (the ledger holds those too), and Huey's own retries are
-not used (the ledger's policy decides). The same instances work on Huey's Redis or
-PostgreSQL storage for scale-out.
+not used (the ledger's policy decides). Queues and tasks come from the job-type registry.
 """
 
 from __future__ import annotations
@@ -13,65 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from huey import RedisHuey, SqliteHuey
+from huey import RedisHuey
 from huey.api import Huey
-from huey.storage import SqliteStorage
 
 from tubesensei.config import Settings
+from tubesensei.jobs.registry import JOB_TYPES, QUEUES
+from tubesensei.jobs.storage import QueueHuey
 
-DISCOVERY = "discovery"
-TRANSCRIPTS = "transcripts"
-BATCH = "batch"
-QUEUES: tuple[str, ...] = (DISCOVERY, TRANSCRIPTS, BATCH)
-
-# job type -> (queue, Huey task name)
-JOB_TYPES: dict[str, str] = {
-    "discover_channel": DISCOVERY,
-    "sync_channel": DISCOVERY,
-    "extract_transcript": TRANSCRIPTS,
-    "batch_process": BATCH,
-}
-TASK_NAMES: dict[str, str] = {
-    "discover_channel": "discover_channel_videos",
-    "sync_channel": "sync_channel_metadata",
-    "extract_transcript": "extract_transcript",
-    "batch_process": "batch_process_transcripts",
-}
-
-
-class BulkSqliteStorage(SqliteStorage):
-    """SqliteStorage that can write many messages in one transaction."""
-
-    def _create_connection(self) -> Any:
-        # synchronous=NORMAL, like the ledger's database: no fsync per commit (an fsync on
-        # every enqueue and dequeue cost ~150 µs each, and disk stalls showed up as enqueue→start
-        # latency spikes). Safe because the ledger is the truth: a message lost to a power cut
-        # is re-queued by the reaper, a resurrected one finds its job not runnable.
-        conn = super()._create_connection()
-        conn.execute("pragma synchronous=NORMAL")
-        return conn
-
-    def enqueue_many(self, items: Sequence[tuple[bytes, int]]) -> None:
-        if not items:
-            return
-        with self.db(commit=True) as cursor:
-            cursor.executemany(
-                "insert into task (queue, data, priority) values (?, ?, ?)",
-                [(self.name, self.to_blob(data), priority or 0) for data, priority in items],
-            )
-
-    def add_many_to_schedule(self, items: Sequence[tuple[bytes, datetime]]) -> None:
-        if not items:
-            return
-        with self.db(commit=True) as cursor:
-            cursor.executemany(
-                "insert into schedule (queue, data, timestamp) values (?, ?, ?)",
-                [(self.name, self.to_blob(data), eta.timestamp()) for data, eta in items],
-            )
-
-
-class BulkSqliteHuey(SqliteHuey):
-    storage_class = BulkSqliteStorage
+# A message: (job type, job id, priority, when it is due or None for now).
+Message = tuple[str, int, int, datetime | None]
 
 
 def make_huey(queue: str, settings: Settings) -> Huey:
@@ -80,7 +29,7 @@ def make_huey(queue: str, settings: Settings) -> Huey:
     if backend == "sqlite":
         path = settings.queue_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        return BulkSqliteHuey(queue, filename=str(path), timeout=30, **common)
+        return QueueHuey(queue, filename=str(path), timeout=30, **common)
     url = settings.queue.url.get_secret_value() if settings.queue.url else None
     if backend == "redis":
         return RedisHuey(queue, url=url, **common)
@@ -97,9 +46,9 @@ class QueueApp:
     tasks: dict[str, Any]  # job type -> TaskWrapper
 
     def huey_for(self, job_type: str) -> Huey:
-        return self.hueys[JOB_TYPES[job_type]]
+        return self.hueys[JOB_TYPES[job_type].queue]
 
-    def enqueue_many(self, jobs: Sequence[tuple[str, int, int, datetime | None]]) -> list[str]:
+    def enqueue_many(self, jobs: Sequence[Message]) -> list[str]:
         """Queue messages for (job_type, job_id, priority, eta) in one transaction per queue.
 
         Returns the Huey task ids, in order.
@@ -112,22 +61,18 @@ class QueueApp:
             huey = self.huey_for(job_type)
             task = self.tasks[job_type].s(job_id, priority=priority)
             ids.append(task.id)
-            data = huey.serialize_task(task)
             if eta is not None and eta > now:
+                # Huey (utc=True) works in naive UTC and reads its schedule with naive UTC
+                # times: the stored time must be naive UTC too, or a host whose clock is not
+                # on UTC would run the retry early or late by its offset.
                 task.eta = eta.astimezone(UTC).replace(tzinfo=None)
-                data = huey.serialize_task(task)
-                scheduled.setdefault(huey.name, []).append((data, eta))
+                scheduled.setdefault(huey.name, []).append((huey.serialize_task(task), task.eta))
             else:
-                by_queue.setdefault(huey.name, []).append((data, priority))
+                by_queue.setdefault(huey.name, []).append((huey.serialize_task(task), priority))
         for name, items in by_queue.items():
-            _bulk(self.hueys[name], items)
+            _enqueue_many(self.hueys[name], items)
         for name, items in scheduled.items():
-            storage = self.hueys[name].storage
-            if isinstance(storage, BulkSqliteStorage):
-                storage.add_many_to_schedule(items)
-            else:  # pragma: no cover - other backends: one by one
-                for data, eta in items:
-                    storage.add_to_schedule(data, eta)
+            _schedule_many(self.hueys[name], items)
         return ids
 
     def queue_sizes(self) -> dict[str, dict[str, int]]:
@@ -145,20 +90,34 @@ class QueueApp:
                 found.add(int(task.args[0]))
         return found
 
+    def close(self) -> None:
+        for huey in self.hueys.values():
+            huey.storage.close()
 
-def _bulk(huey: Huey, items: list[tuple[bytes, int]]) -> None:
-    storage = huey.storage
-    if isinstance(storage, BulkSqliteStorage):
-        storage.enqueue_many(items)
-    else:  # pragma: no cover - other backends: one by one
-        for data, priority in items:
-            storage.enqueue(data, priority)
+
+def _enqueue_many(huey: Huey, items: list[tuple[bytes, int]]) -> None:
+    bulk = getattr(huey.storage, "enqueue_many", None)
+    if bulk is not None:
+        bulk(items)
+        return
+    for data, priority in items:  # pragma: no cover - other backends: one by one
+        huey.storage.enqueue(data, priority)
+
+
+def _schedule_many(huey: Huey, items: list[tuple[bytes, datetime]]) -> None:
+    bulk = getattr(huey.storage, "add_many_to_schedule", None)
+    if bulk is not None:
+        bulk(items)
+        return
+    for data, eta in items:  # pragma: no cover - other backends: one by one
+        huey.storage.add_to_schedule(data, eta)
 
 
 def build_queue_app(settings: Settings, handlers: dict[str, Callable[[int], Any]]) -> QueueApp:
     """Create the Huey instances and register one task per job type (named like the seed's)."""
     hueys = {q: make_huey(q, settings) for q in QUEUES}
-    tasks: dict[str, Any] = {}
-    for job_type, queue in JOB_TYPES.items():
-        tasks[job_type] = hueys[queue].task(name=TASK_NAMES[job_type])(handlers[job_type])
+    tasks = {
+        name: hueys[jt.queue].task(name=jt.task)(handlers[name])
+        for name, jt in JOB_TYPES.items()
+    }
     return QueueApp(hueys, tasks)

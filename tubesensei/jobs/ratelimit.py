@@ -14,19 +14,21 @@ import random
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 
+from tubesensei.db.engine import Database
 from tubesensei.db.models import RateLimit
 from tubesensei.db.upsert import insert_for_engine
+from tubesensei.queries.state import rate_limit_next
 
 LIMITS = RateLimit.__table__
 JITTER = 0.10
 
 
 class RateLimiter:
-    def __init__(self, engine: Engine, name: str, per_minute: float,
+    def __init__(self, db: Database, name: str, per_minute: float,
                  rng: random.Random | None = None) -> None:
-        self.engine = engine
+        self.db = db
         self.name = name
         self.per_minute = per_minute
         self._rng = rng or random.Random()
@@ -44,11 +46,7 @@ class RateLimiter:
         """Epoch seconds of the next free slot (a read; 0 when unlimited or never used)."""
         if not self.enabled:
             return 0.0
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                select(LIMITS.c.next_at).where(LIMITS.c.name == self.name)
-            ).scalar()
-        return float(value or 0.0)
+        return self.db.query(rate_limit_next, self.name)
 
     def reserve(self) -> float:
         """Take the next slot; returns the epoch time at which the caller may start."""
@@ -56,9 +54,10 @@ class RateLimiter:
             return time.time()
         step = self.interval * (1.0 + self._rng.uniform(0.0, JITTER))
         now = time.time()
-        with self.engine.begin() as conn:  # BEGIN IMMEDIATE on SQLite: one writer at a time
+        # BEGIN IMMEDIATE on SQLite: the read and the write below are one writer's turn.
+        with self.db.writer.begin() as conn:
             conn.execute(
-                insert_for_engine(self.engine, LIMITS)
+                insert_for_engine(self.db.engine, LIMITS)
                 .values(name=self.name, next_at=0.0, waits=0)
                 .on_conflict_do_nothing(index_elements=["name"])
             )

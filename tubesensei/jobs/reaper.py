@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from tubesensei.jobs import ledger as L
-from tubesensei.jobs import queries as Q
 from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import get_logger
+from tubesensei.queries import jobs as Q
 
 log = get_logger("tubesensei.reaper")
 # A message is taken and claimed within milliseconds; a pending job this old with no message
@@ -66,7 +66,7 @@ def reap(system: JobSystem, *, own: set[int] | frozenset[int] = frozenset(),
     host = socket.gethostname()
     stale_before = now - timedelta(seconds=system.settings.limits.stale_after_seconds)
 
-    running = ledger.running_jobs()
+    running = system.db.query(Q.running_jobs)
     to_send: list[tuple[str, int, int, None]] = []
     for job_id, worker_id, heartbeat, job_type, priority in running:
         if job_id in own:
@@ -98,7 +98,7 @@ def _requeue_orphans(system: JobSystem, force: bool) -> list[int]:
     when the ledger has more waiting jobs than the queue has messages (or when forced, at
     consumer start).
     """
-    counts = Q.active_counts(system.engine)
+    counts = system.db.query(Q.active_counts)
     sizes = system.queues.queue_sizes()
     older_than = L.now_utc() - timedelta(seconds=ORPHAN_GRACE_SECONDS)
     requeued: list[int] = []
@@ -109,11 +109,10 @@ def _requeue_orphans(system: JobSystem, force: bool) -> list[int]:
         if waiting <= have and not force:
             continue
         present = system.queues.messages(queue)
-        candidates = [j for j in Q.waiting_jobs(system.engine, queue, older_than)
+        candidates = [j for j in system.db.query(Q.waiting_jobs, queue, older_than)
                       if j.id not in present]
         if not candidates:
             continue
-        system.send([(j.job_type, j.id, j.priority, j.metadata.get("next_retry_at"))
-                     for j in candidates])
+        system.send([(j.job_type, j.id, j.priority, j.next_retry_at) for j in candidates])
         requeued.extend(j.id for j in candidates)
     return requeued

@@ -8,28 +8,25 @@ out) meanwhile cannot overwrite what happened since.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from tubesensei.db.engine import Database
-from tubesensei.jobs.control import QueueControl
-from tubesensei.jobs.ledger import ClaimedJob, Created, JobSpec
+from tubesensei.jobs.ledger import ClaimedJob
 from tubesensei.jobs.ledger import now_utc as ledger_now
 from tubesensei.jobs.metrics import JobMetrics
 from tubesensei.jobs.policy import Decision, JobCancelled, JobInterrupted, SoftTimeLimit, decide
-from tubesensei.jobs.queues import DISCOVERY, TASK_NAMES, TRANSCRIPTS
 from tubesensei.jobs.ratelimit import RateLimiter
+from tubesensei.jobs.registry import DISCOVERY, JOB_TYPES, TRANSCRIPTS
 from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import get_logger
 from tubesensei.pipeline.context import Pipeline
+from tubesensei.queries.jobs import cancel_requested
 
 log = get_logger("tubesensei.jobs")
-T = TypeVar("T")
 
 
 @dataclass
@@ -41,7 +38,7 @@ class InFlight:
 
 
 class JobContext:
-    """What a task gets: its job, a checkpoint, the thread's pipeline, and ``submit``."""
+    """What a task gets: its job, a checkpoint, the thread's pipeline and the job system."""
 
     def __init__(self, executor: Executor, job: ClaimedJob) -> None:
         self.executor = executor
@@ -52,18 +49,16 @@ class JobContext:
         return self.executor.system.settings
 
     @property
+    def system(self) -> JobSystem:
+        return self.executor.system
+
+    @property
     def pipeline(self) -> Pipeline:
         return self.executor.thread_pipeline()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self.executor.thread_loop().run_until_complete(coro)
 
     def checkpoint(self) -> None:
         """Stop here if the consumer is shutting down or the job was cancelled."""
         self.executor.checkpoint(self.job.id)
-
-    def submit(self, specs: Sequence[JobSpec]) -> list[Created]:
-        return self.executor.system.submit(specs)
 
     def rate_limit(self) -> None:
         """Wait for a slot of the shared transcript rate limit (checking in while waiting)."""
@@ -82,8 +77,8 @@ class Executor:
         self.worker_id = worker_id
         self.tasks = tasks
         self.limits = system.settings.limits
-        self.control = QueueControl(system.engine)
-        self.limiter = RateLimiter(system.engine, TRANSCRIPTS, self.limits.transcripts_per_minute)
+        self.control = system.control
+        self.limiter = RateLimiter(system.db, TRANSCRIPTS, self.limits.transcripts_per_minute)
         self.metrics = metrics or JobMetrics()
         self.stopping = threading.Event()
         self.inflight: dict[int, InFlight] = {}
@@ -96,42 +91,28 @@ class Executor:
         self.on_queue_state_change: Callable[[], None] = lambda: None
         self.on_rate_limit_reserved: Callable[[float], None] = lambda _next: None
 
-    # -- per-thread resources (an event loop and a pipeline bound to it) ----------------
-
-    def thread_loop(self) -> asyncio.AbstractEventLoop:
-        loop = getattr(self._local, "loop", None)
-        if loop is None:
-            loop = asyncio.new_event_loop()
-            self._local.loop = loop
-        return loop
+    # -- per-thread resources (YouTube clients are not thread-safe) ----------------------
 
     def thread_pipeline(self) -> Pipeline:
+        """This thread's pipeline: its own YouTube clients over the process's database."""
         pipeline = getattr(self._local, "pipeline", None)
         if pipeline is None:
-            s = self.system.settings
-            self.thread_loop()
-            pipeline = Pipeline(s, Database(s.database_url, s.database.busy_timeout_ms))
+            pipeline = Pipeline(self.system.settings, self.system.db)
             self._local.pipeline = pipeline
         return pipeline
 
     def release_thread_resources(self) -> None:
         """Called by each worker thread as it exits."""
-        loop = getattr(self._local, "loop", None)
         pipeline = getattr(self._local, "pipeline", None)
-        if loop is not None:
-            if pipeline is not None:
-                loop.run_until_complete(pipeline.close())
-            loop.close()
-        self._local.loop = self._local.pipeline = None
+        if pipeline is not None:
+            pipeline.close()
+        self._local.pipeline = None
 
     # -- running ------------------------------------------------------------------------
 
     def time_limits(self, job_type: str) -> tuple[float, float]:
         """(soft, hard) seconds for a job type."""
-        if job_type == "extract_transcript":
-            return (self.limits.transcript_soft_time_limit_seconds,
-                    self.limits.transcript_hard_time_limit_seconds)
-        return self.limits.soft_time_limit_seconds, self.limits.hard_time_limit_seconds
+        return JOB_TYPES[job_type].time_limits(self.limits)
 
     def checkpoint(self, job_id: int) -> None:
         if job_id in self.abandoned:
@@ -144,7 +125,7 @@ class Executor:
             soft, _hard = self.time_limits(entry.job.job_type)
             if time.monotonic() - entry.started > soft:
                 raise SoftTimeLimit(f"soft time limit of {soft:g}s reached")
-        if self.system.ledger.cancel_requested(job_id):
+        if self.system.db.query(cancel_requested, job_id):
             raise JobCancelled()
 
     def wait_for_rate_limit(self, job_id: int) -> None:
@@ -176,12 +157,17 @@ class Executor:
                 self.abandoned.add(entry.job.id)
                 self.inflight.pop(entry.job.id, None)
             self._count("failed")
-            self.metrics.observe(TASK_NAMES[entry.job.job_type], "timeout", now - entry.started)
+            self.metrics.observe(entry.job.job_type, "timeout", now - entry.started)
         return failed
 
     def inflight_ids(self) -> list[int]:
         with self._lock:
             return list(self.inflight)
+
+    def inflight_jobs(self) -> dict[int, ClaimedJob]:
+        """A snapshot of the jobs running in this process, by id."""
+        with self._lock:
+            return {job_id: entry.job for job_id, entry in self.inflight.items()}
 
     def run(self, job_type: str, job_id: int) -> None:
         job = self.system.ledger.claim(job_id, self.worker_id)
@@ -210,8 +196,7 @@ class Executor:
                 return
             ok = self.system.ledger.complete(job.id, self.worker_id, result or {})
             self._count("completed" if ok else "superseded")
-            self.metrics.observe(TASK_NAMES[job.job_type], "completed",
-                                 time.monotonic() - started)
+            self.metrics.observe(job.job_type, "completed", time.monotonic() - started)
             log.info("job completed", job_id=job.id, job_type=job.job_type,
                      entity=job.entity_id, attempt=job.attempts,
                      duration_s=round(time.monotonic() - started, 3), recorded=ok)
@@ -241,7 +226,7 @@ class Executor:
         fields = dict(job_id=job.id, job_type=job.job_type, entity=job.entity_id,
                       attempt=job.attempts, duration_s=round(duration, 3),
                       error_class=d.error_class, error=d.message)
-        task = TASK_NAMES[job.job_type]
+        task = job.job_type
         outcome = {"retry": "retrying", "pause_queue": "paused", "open_breaker": "blocked",
                    "fail": "failed", "cancel": "cancelled"}.get(d.action, d.action)
         self.metrics.observe(task, outcome, duration)

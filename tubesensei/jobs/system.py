@@ -1,8 +1,11 @@
-"""The job system of one process: ledger, Huey queues, and how work gets submitted.
+"""The job system's one door: the CLI, the TUI, the demo and the periodic tasks go through
+:class:`JobSystem` for everything they ask of it.
 
-``submit`` is the only way work enters the system: ledger rows first (one transaction), then
-the Huey messages (one transaction per queue), then a poke to wake idle consumers. A crash
-between the two leaves rows without messages; the reaper re-queues those.
+Every operation is the ledger write, the queue message and the wake-up, in that order, done
+here: no caller touches the ledger or Huey itself. ``submit`` is how work enters the system:
+ledger rows first (one transaction), then the Huey messages (one transaction per queue), then
+a poke to wake idle consumers. A crash between the two leaves rows without messages; the
+reaper re-queues those.
 """
 
 from __future__ import annotations
@@ -15,19 +18,24 @@ from datetime import datetime
 from typing import Any
 
 from tubesensei.config import Settings
-from tubesensei.db.engine import create_sync_engine
+from tubesensei.db.engine import Database
+from tubesensei.jobs.control import RELEASES, QueueControl
 from tubesensei.jobs.ledger import Created, JobSpec, Ledger
-from tubesensei.jobs.queues import JOB_TYPES, TASK_NAMES, QueueApp, build_queue_app
+from tubesensei.jobs.queues import Message, QueueApp, build_queue_app
+from tubesensei.jobs.registry import (
+    JOB_TYPES,
+    PRIORITY_DEFAULT,
+    PRIORITY_NEW_CHANNEL,
+    PRIORITY_USER_VIDEO,
+)
 from tubesensei.jobs.wakeup import poke
+from tubesensei.jobs.workers import WorkerRegistry
 from tubesensei.logging import get_logger
+from tubesensei.queries.jobs import get_job
+from tubesensei.queries.sessions import session_job_ids
+from tubesensei.youtube.ids import ChannelRef
 
 log = get_logger(__name__)
-
-# Priorities: bigger runs first within a queue.
-PRIORITY_NEW_CHANNEL = 10
-PRIORITY_USER_VIDEO = 5
-PRIORITY_DEFAULT = 0
-PRIORITY_RESCAN = -5
 
 
 def make_worker_id() -> str:
@@ -35,39 +43,139 @@ def make_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def channel_entity(ref: ChannelRef) -> str:
+    """The ledger's entity for a channel reference: handles and names compare case-blind."""
+    if ref.kind in ("handle", "custom", "username"):
+        return ChannelRef(ref.kind, ref.value.lower()).display()
+    return ref.display()
+
+
 class JobSystem:
-    def __init__(self, settings: Settings, pool_size: int = 8) -> None:
+    """Ledger, queues, pauses and consumers of one database, behind one set of verbs."""
+
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
-        self.engine = create_sync_engine(
-            settings.database_url, settings.database.busy_timeout_ms, pool_size=pool_size
-        )
-        self.ledger = Ledger(self.engine)
+        self._owns_db = db is None
+        self.db = db or Database.from_settings(settings)
+        self.ledger = Ledger(self.db.engine)
+        self.control = QueueControl(self.db)
+        self.workers = WorkerRegistry(self.db)
         self._run: Callable[[str, int], Any] | None = None
         self.queues: QueueApp = build_queue_app(
-            settings, {job_type: self._handler(job_type) for job_type in JOB_TYPES}
+            settings, {name: self._handler(name) for name in JOB_TYPES}
         )
 
-    # Huey calls these with the job id; a consumer installs the function that runs jobs.
-    def _handler(self, job_type: str) -> Callable[[int], Any]:
-        def handler(job_id: int) -> Any:
-            if self._run is None:
-                raise RuntimeError("no executor installed: this process does not run jobs")
-            return self._run(job_type, int(job_id))
+    @property
+    def engine(self) -> Any:
+        return self.db.engine
 
-        handler.__name__ = TASK_NAMES[job_type]
-        return handler
+    # -- what people and periodic tasks ask for ---------------------------------------
 
-    def install_executor(self, run: Callable[[str, int], Any] | None) -> None:
-        self._run = run
+    def spec(self, job_type: str, entity_id: str, *, priority: int | None = None,
+             metadata: dict[str, Any] | None = None, session_id: int | None = None) -> JobSpec:
+        """A job to create, with the registry's queue and default priority."""
+        jt = JOB_TYPES[job_type]
+        return JobSpec(job_type, entity_id, jt.queue,
+                       jt.priority if priority is None else priority,
+                       self.settings.limits.max_attempts, metadata or {}, session_id)
+
+    def enqueue_channels(self, refs: Sequence[ChannelRef], *, priority: int | None = None,
+                         full: bool = False) -> list[Created]:
+        """Queue discovery of channels (offline: the job resolves each reference)."""
+        mode = "full" if full else "auto"
+        prio = PRIORITY_NEW_CHANNEL if priority is None else priority
+        return self.submit([self.spec("discover_channel", channel_entity(r), priority=prio,
+                                      metadata={"mode": mode}) for r in refs])
+
+    def rescan_channels(self, channel_ids: Sequence[str], mode: str, priority: int
+                        ) -> list[Created]:
+        """Queue discovery of stored channels (UC ids) in ``mode`` (incremental/full)."""
+        return self.submit([self.spec("discover_channel", cid, priority=priority,
+                                      metadata={"mode": mode}) for cid in channel_ids])
+
+    def enqueue_videos(self, video_ids: Sequence[str], *, priority: int | None = None,
+                       session_id: int | None = None) -> list[Created]:
+        """Queue transcript jobs (a video already queued keeps its job)."""
+        prio = PRIORITY_USER_VIDEO if priority is None else priority
+        return self.submit([self.spec("extract_transcript", v, priority=prio,
+                                      session_id=session_id) for v in video_ids])
+
+    def create_batch(self, name: str, video_ids: Sequence[str], *,
+                     priority: int = PRIORITY_DEFAULT, source: str = "videos") -> tuple[int, int]:
+        """A processing session over these videos; returns (session id, batches)."""
+        from tubesensei.jobs.sessions import create_batch
+
+        return create_batch(self, name, video_ids, priority, source)
+
+    def cancel(self, job_ids: Sequence[int] = (), *, session_id: int | None = None
+               ) -> tuple[list[int], list[int]]:
+        """Cancel jobs (and a session's): queued ones at once, running ones at their next
+        checkpoint. An unknown job or session raises NotFound before anything changes.
+        Returns (cancelled, asked to stop)."""
+        ids = list(job_ids)
+        for job_id in ids:
+            self.db.query(get_job, job_id)
+        if session_id is not None:
+            ids += self.db.query(session_job_ids, session_id)
+        return self.ledger.cancel(ids)
+
+    def retry(self, *, job_id: int | None = None, job_type: str | None = None,
+              session_id: int | None = None, force: bool = False) -> int:
+        """Re-queue failed jobs that still have attempts (all, with fresh attempts, with
+        ``force``); how many were re-queued. An unknown job raises NotFound."""
+        if job_id is not None:
+            self.db.query(get_job, job_id)
+        messages = self.ledger.retry_failed(job_id=job_id, job_type=job_type,
+                                            session_id=session_id, force=force)
+        self.send(messages)
+        return len(messages)
+
+    def pause_queue(self, queue: str) -> None:
+        """Stop every consumer from taking ``queue``'s work (running jobs finish)."""
+        self.control.pause(queue)
+
+    def resume_queue(self, queue: str) -> int:
+        """Lift every pause of ``queue`` (and close its breaker); the jobs that waited for it
+        are due at once. Returns how many were released."""
+        self.control.resume(queue)
+        released = self.release(queue)
+        self.wake()
+        return released
+
+    def release(self, queue: str) -> int:
+        """Make the jobs that wait for ``queue``'s pause to lift due now."""
+        messages = self.ledger.release_waiting(RELEASES[queue])
+        self.send(messages)
+        return len(messages)
+
+    def scale(self, queue: str, count: int, worker_id: str | None = None) -> int:
+        """Run ``count`` of ``queue``'s jobs at once on every live consumer serving it (or
+        one); takes effect within a heartbeat. Returns how many consumers changed."""
+        return self.workers.scale(queue, count, self.settings.limits.stale_after_seconds,
+                                  worker_id)
+
+    def live_workers(self) -> list[dict[str, Any]]:
+        return self.workers.live(self.settings.limits.stale_after_seconds)
+
+    def stats(self, now: datetime | None = None) -> dict[str, Any]:
+        """Everything ``stats`` shows (see jobs/stats.py)."""
+        from tubesensei.jobs.stats import collect
+
+        return collect(self, now)
+
+    def queue_sizes(self) -> dict[str, dict[str, int]]:
+        return self.queues.queue_sizes()
+
+    # -- plumbing: submitting, waking, running ------------------------------------------
 
     def submit(self, specs: Sequence[JobSpec]) -> list[Created]:
         """Create jobs (deduplicated against active ones) and queue a message for each new one."""
         created = self.ledger.create_many(specs)
-        fresh = [c for c in created if c.created]
-        self.send([(c.spec.job_type, c.job_id, c.spec.priority, None) for c in fresh])
+        self.send([(c.spec.job_type, c.job_id, c.spec.priority, None)
+                   for c in created if c.created])
         return created
 
-    def send(self, messages: Sequence[tuple[str, int, int, datetime | None]]) -> None:
+    def send(self, messages: Sequence[Message]) -> None:
         """Queue Huey messages for existing ledger rows and wake the consumers."""
         if not messages:
             return
@@ -79,22 +187,23 @@ class JobSystem:
         if self.settings.queue.backend == "sqlite":
             poke(self.settings.resolved_data_dir)
 
+    # Huey calls these with the job id; a consumer installs the function that runs jobs.
+    def _handler(self, job_type: str) -> Callable[[int], Any]:
+        def handler(job_id: int) -> Any:
+            if self._run is None:
+                raise RuntimeError("no executor installed: this process does not run jobs")
+            return self._run(job_type, int(job_id))
+
+        handler.__name__ = JOB_TYPES[job_type].task
+        return handler
+
+    def install_executor(self, run: Callable[[str, int], Any] | None) -> None:
+        self._run = run
+
     def close(self) -> None:
-        for huey in self.queues.hueys.values():
-            storage = huey.storage
-            close = getattr(storage, "close", None)
-            if close is not None:
-                close()
-        self.engine.dispose()
+        """Close the queues (and the database, when this system opened it)."""
+        self.queues.close()
+        if self._owns_db:
+            self.db.dispose()
+            self._owns_db = False
 
-
-def extract_spec(video_id: str, settings: Settings, priority: int = PRIORITY_DEFAULT,
-                 session_id: int | None = None) -> JobSpec:
-    return JobSpec("extract_transcript", video_id, JOB_TYPES["extract_transcript"], priority,
-                   settings.limits.max_attempts, {}, session_id)
-
-
-def discovery_spec(ref_text: str, settings: Settings, priority: int = PRIORITY_NEW_CHANNEL,
-                   mode: str = "auto") -> JobSpec:
-    return JobSpec("discover_channel", ref_text, JOB_TYPES["discover_channel"], priority,
-                   settings.limits.max_attempts, {"mode": mode})

@@ -7,13 +7,15 @@ column and the consumer adapts within one heartbeat, without a restart.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import update
 
+from tubesensei.db.engine import Database
 from tubesensei.db.models import Consumer as ConsumerRow
 from tubesensei.db.upsert import insert_for_engine
+from tubesensei.queries.state import consumer_concurrency, live_workers
 
 CONSUMERS = ConsumerRow.__table__
 
@@ -23,8 +25,9 @@ def _now() -> datetime:
 
 
 class WorkerRegistry:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.engine = db.engine
 
     def register(self, worker_id: str, host: str, pid: int, queues: list[str],
                  concurrency: dict[str, int], threads: int) -> None:
@@ -48,10 +51,7 @@ class WorkerRegistry:
                     processed=processed, failed=failed,
                 )
             )
-            wanted = conn.execute(
-                select(CONSUMERS.c.concurrency).where(CONSUMERS.c.worker_id == worker_id)
-            ).scalar()
-        return {str(k): int(v) for k, v in (wanted or {}).items()}
+        return self.db.query(consumer_concurrency, worker_id)
 
     def stopped(self, worker_id: str) -> None:
         with self.engine.begin() as conn:
@@ -60,20 +60,7 @@ class WorkerRegistry:
 
     def live(self, stale_after: float, now: datetime | None = None) -> list[dict[str, Any]]:
         """Consumers that heartbeat within ``stale_after`` seconds and have not stopped."""
-        since = (now or _now()) - timedelta(seconds=stale_after)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(CONSUMERS)
-                .where(CONSUMERS.c.stopped_at.is_(None), CONSUMERS.c.heartbeat_at >= since)
-                .order_by(CONSUMERS.c.started_at)
-            ).all()
-        out = []
-        for r in rows:
-            d = dict(r._mapping)
-            for key in ("started_at", "heartbeat_at", "stopped_at"):
-                d[key] = d[key].isoformat() if d[key] else None
-            out.append(d)
-        return out
+        return self.db.query(live_workers, stale_after, now)
 
     def scale(self, queue: str, n: int, stale_after: float, worker_id: str | None = None) -> int:
         """Set ``queue``'s concurrency on every live consumer serving it (or one); how many."""

@@ -1,9 +1,8 @@
-"""What a pipeline call needs: settings, a database, YouTube clients and a quota meter.
+"""What a pipeline call needs: settings, the database, YouTube clients and a quota meter.
 
-A ``Pipeline`` belongs to one thread: the database engine is bound to that thread's event
-loop, and httplib2 / youtube-transcript-api objects are not thread-safe. The job system makes
-one per worker thread; the CLI makes one per command. YouTube calls are plain blocking calls:
-the loop of a worker thread has nothing else to do meanwhile.
+A ``Pipeline`` belongs to one thread: httplib2 and the requests session youtube-transcript-api
+uses are not thread-safe. The database is the process's one :class:`Database`, shared. The
+job system makes a Pipeline per worker thread; the CLI one per command.
 """
 
 from __future__ import annotations
@@ -74,17 +73,18 @@ class Pipeline:
             )
         return self._transcripts
 
-    async def call_api(self, fn: Callable[..., T], *args: Any) -> T:
+    def call_api(self, fn: Callable[..., T], *args: Any) -> T:
         """Make a blocking Data API call; if it fails, persist the units it spent anyway
         (Google charges failed calls). On success the caller's transaction persists them."""
         try:
             return fn(*args)
         except BaseException:
-            async with self.db.write() as s:
-                await self.meter.flush(s)
+            with self.db.write() as s:
+                self.meter.flush(s)
             raise
 
-    async def close(self) -> None:
+    def close(self) -> None:
+        """Close the YouTube clients (the database belongs to the process, not to us)."""
         if self._transcripts is not None:
             self._transcripts.close()
-        await self.db.dispose()
+            self._transcripts = None

@@ -19,27 +19,33 @@ leaves those videos ``pending``: see :func:`eligible_pending_videos`, which a ca
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tubesensei.config import TranscriptSettings
 from tubesensei.db.models import Channel, Video
-from tubesensei.pipeline.channels import find_channel, upsert_channel
+from tubesensei.pipeline.channels import upsert_channel
 from tubesensei.pipeline.context import Pipeline
+from tubesensei.queries.corpus import (
+    WAITING_KINDS,
+    find_channel,
+    known_video_ids,
+    pending_videos,
+    video_status,
+    waiting_video_ids,
+)
 from tubesensei.youtube.data_api import MAX_PAGE_SIZE, VideoInfo
 from tubesensei.youtube.errors import NotFoundReason, Permanent
 from tubesensei.youtube.ids import ChannelRef
 
 Mode = Literal["auto", "full", "incremental"]
-OnPage = Callable[[str, list[str]], Awaitable[None]]
+OnPage = Callable[[str, list[str]], None]
 Checkpoint = Callable[[], None]
-
-WAITING_KINDS = ("live", "upcoming")
 
 
 @dataclass
@@ -93,8 +99,8 @@ def _apply_details(video: Video, info: VideoInfo) -> None:
     video.scheduled_start_at = info.scheduled_start
 
 
-async def _store_details(
-    session: AsyncSession,
+def _store_details(
+    session: Session,
     channel: Channel,
     details: Sequence[VideoInfo],
     rules: TranscriptSettings,
@@ -106,9 +112,7 @@ async def _store_details(
     ids = [d.video_id for d in details]
     existing = {
         v.youtube_video_id: v
-        for v in (
-            await session.execute(select(Video).where(Video.youtube_video_id.in_(ids)))
-        ).scalars()
+        for v in session.execute(select(Video).where(Video.youtube_video_id.in_(ids))).scalars()
     }
     eligible: list[str] = []
     for info in details:
@@ -129,25 +133,24 @@ async def _store_details(
             video.transcript_status = "pending"  # the stream has finished
             if wants_transcript(video.kind, video.was_live, rules):
                 eligible.append(info.video_id)
-    await session.flush()
+    session.flush()
     return eligible
 
 
-async def _channel_for(p: Pipeline, ref: ChannelRef) -> Channel:
+def _channel_for(p: Pipeline, ref: ChannelRef) -> Channel:
     """The stored channel; resolved through the API (1 unit) only when not known yet.
 
     Only ids, handles and videos are matched locally: a custom name or legacy username is
     known to YouTube alone, and guessing it from a handle could pick the wrong channel.
     """
     if ref.kind in ("id", "handle", "video"):
-        async with p.db.read() as s:
-            channel = await find_channel(s, ref)
+        channel = p.db.query(find_channel, ref)
         if channel is not None and channel.uploads_playlist_id:
             return channel
-    info = await p.call_api(p.api.resolve_channel, ref)
-    async with p.db.write() as s:
-        channel = await upsert_channel(s, info)
-        await p.meter.flush(s)
+    info = p.call_api(p.api.resolve_channel, ref)
+    with p.db.write() as s:
+        channel = upsert_channel(s, info)
+        p.meter.flush(s)
     return channel
 
 
@@ -161,7 +164,7 @@ def _choose_mode(channel: Channel, mode: Mode, reconcile_days: int, now: datetim
     return "incremental"
 
 
-async def discover_channel(
+def discover_channel(
     p: Pipeline,
     ref: ChannelRef,
     *,
@@ -171,7 +174,7 @@ async def discover_channel(
 ) -> DiscoveryResult:
     """Discover the channel's videos; see the module docstring for full vs incremental."""
     start_units = p.meter.total_units
-    channel = await _channel_for(p, ref)
+    channel = _channel_for(p, ref)
     now = datetime.now(UTC)
     chosen = _choose_mode(channel, mode, p.settings.discovery.full_reconcile_days, now)
     result = DiscoveryResult(channel.youtube_channel_id, channel.title, chosen)  # type: ignore[arg-type]
@@ -184,7 +187,7 @@ async def discover_channel(
     while True:
         if checkpoint is not None:
             checkpoint()
-        page = await p.call_api(next, pages, None)
+        page = p.call_api(next, pages, None)
         if page is None:
             result.reached_end = True
             break
@@ -192,38 +195,31 @@ async def discover_channel(
         ids = [e.video_id for e in page.entries if e.video_id not in seen_ids]
         seen_ids.update(ids)
         result.seen += len(ids)
-        async with p.db.read() as s:
-            known = set(
-                (
-                    await s.execute(
-                        select(Video.youtube_video_id).where(Video.youtube_video_id.in_(ids))
-                    )
-                ).scalars()
-            )
+        known = p.db.query(known_video_ids, ids)
         # Known streams still waiting are re-checked once, at the end (_recheck_waiting):
         # one details call for all of them keeps an unchanged channel's rescan at 2 units.
         unknown = [i for i in ids if i not in known]
-        details = await p.call_api(p.api.videos_details, unknown) if unknown else []
-        await _commit_page(p, channel, details, rules, result, on_page)
+        details = p.call_api(p.api.videos_details, unknown) if unknown else []
+        _commit_page(p, channel, details, rules, result, on_page)
         # Private and deleted rows count as looked at: they are what a late-public video
         # near the top of the playlist looks like until it is published.
         rows_looked_at += len(page.entries) + page.skipped_private + page.skipped_deleted
         if chosen == "incremental" and not unknown and rows_looked_at >= recheck:
             break
 
-    await _recheck_waiting(p, channel, rules, result, on_page)
-    async with p.db.write() as s:
-        row = await s.get(Channel, channel.id)
+    _recheck_waiting(p, channel, rules, result, on_page)
+    with p.db.write() as s:
+        row = s.get(Channel, channel.id)
         if row is not None:
             row.last_discovered_at = now
             if chosen == "full" and result.reached_end:
                 row.last_full_scan_at = now
-        await p.meter.flush(s)
+        p.meter.flush(s)
     result.units = p.meter.total_units - start_units
     return result
 
 
-async def _commit_page(
+def _commit_page(
     p: Pipeline,
     channel: Channel,
     details: Sequence[VideoInfo],
@@ -231,15 +227,15 @@ async def _commit_page(
     result: DiscoveryResult,
     on_page: OnPage | None,
 ) -> None:
-    async with p.db.write() as s:
-        eligible = await _store_details(s, channel, details, rules, result)
-        await p.meter.flush(s)
+    with p.db.write() as s:
+        eligible = _store_details(s, channel, details, rules, result)
+        p.meter.flush(s)
     result.to_transcribe.extend(eligible)
     if on_page is not None and eligible:
-        await on_page(channel.youtube_channel_id, eligible)
+        on_page(channel.youtube_channel_id, eligible)
 
 
-async def _recheck_waiting(
+def _recheck_waiting(
     p: Pipeline,
     channel: Channel,
     rules: TranscriptSettings,
@@ -252,70 +248,45 @@ async def _recheck_waiting(
     call: those live now or due first), so a rescan stays cheap on a channel with many
     scheduled streams; the periodic full scan catches the rest.
     """
-    stmt = (
-        select(Video.youtube_video_id)
-        .where(Video.channel_id == channel.id, Video.transcript_status == "waiting")
-        .order_by(Video.scheduled_start_at.is_(None), Video.scheduled_start_at, Video.id)
-    )
     new = set(result.new_video_ids)
-    async with p.db.read() as s:
-        waiting = [vid for vid in (await s.execute(stmt)).scalars() if vid not in new]
+    waiting = [vid for vid in p.db.query(waiting_video_ids, channel.id) if vid not in new]
     if result.mode == "incremental":
         waiting = waiting[:MAX_PAGE_SIZE]
     if not waiting:
         return
-    details = await p.call_api(p.api.videos_details, waiting)
-    await _commit_page(p, channel, details, rules, result, on_page)
+    details = p.call_api(p.api.videos_details, waiting)
+    _commit_page(p, channel, details, rules, result, on_page)
 
 
-async def add_video(p: Pipeline, youtube_video_id: str) -> str:
+def add_video(p: Pipeline, youtube_video_id: str) -> str:
     """Make sure one video is stored (a batch names videos discovery has not seen yet).
 
     Returns its transcript_status. A stored video costs nothing; a new one, or a stream
     stored as ``waiting``, costs one details call (plus one to resolve a channel not stored
     yet). A video YouTube does not return (private, deleted, wrong id) raises Permanent.
     """
-    async with p.db.read() as s:
-        status = (
-            await s.execute(
-                select(Video.transcript_status).where(Video.youtube_video_id == youtube_video_id)
-            )
-        ).scalar_one_or_none()
+    status = p.db.query(video_status, youtube_video_id)
     if status is not None and status != "waiting":
         return status
-    details = await p.call_api(p.api.videos_details, [youtube_video_id])
+    details = p.call_api(p.api.videos_details, [youtube_video_id])
     if not details:
-        async with p.db.write() as s:
-            await p.meter.flush(s)
+        with p.db.write() as s:
+            p.meter.flush(s)
         raise Permanent(
             NotFoundReason.VIDEO_NOT_FOUND,
             f"video {youtube_video_id} not found (deleted or private)",
         )
-    channel = await _channel_for(p, ChannelRef("id", details[0].channel_id))
+    channel = _channel_for(p, ChannelRef("id", details[0].channel_id))
     result = DiscoveryResult(channel.youtube_channel_id, channel.title, "incremental")
-    await _commit_page(p, channel, details, p.settings.transcripts, result, None)
-    async with p.db.read() as s:
-        return (
-            await s.execute(
-                select(Video.transcript_status).where(Video.youtube_video_id == youtube_video_id)
-            )
-        ).scalar_one()
+    _commit_page(p, channel, details, p.settings.transcripts, result, None)
+    return p.db.query(video_status, youtube_video_id) or "pending"
 
 
-async def eligible_pending_videos(
+def eligible_pending_videos(
     p: Pipeline, youtube_channel_id: str | None = None, limit: int | None = None
 ) -> list[str]:
     """Videos that should get a transcript but have none queued (``pending``), oldest first."""
     rules = p.settings.transcripts
-    stmt = (
-        select(Video.youtube_video_id, Video.kind, Video.was_live)
-        .where(Video.transcript_status == "pending")
-        .order_by(Video.published_at, Video.id)
-    )
-    if youtube_channel_id is not None:
-        stmt = stmt.join(Channel).where(Channel.youtube_channel_id == youtube_channel_id)
-    async with p.db.read() as s:
-        rows = (await s.execute(stmt)).all()
+    rows = p.db.query(pending_videos, youtube_channel_id)
     ids = [vid for vid, kind, was_live in rows if wants_transcript(kind, was_live, rules)]
     return ids[:limit] if limit is not None else ids
-

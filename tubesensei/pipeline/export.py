@@ -8,135 +8,62 @@ JSONL goes to one file (or stdout); txt/srt/vtt write one file per video under
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
-
 from tubesensei.db.engine import Database
-from tubesensei.db.models import Channel, ProcessingJob, Transcript, Video
-from tubesensei.pipeline.channels import get_channel
+from tubesensei.queries.corpus import ExportRow, channel_pk, export_page
 from tubesensei.youtube.ids import ChannelRef
 
 Format = Literal["jsonl", "txt", "srt", "vtt"]
 BATCH = 200
 
 
-@dataclass(frozen=True)
-class ExportRow:
-    channel_id: str
-    channel_title: str
-    channel_handle: str | None
-    video_id: str
-    title: str
-    description: str
-    published_at: datetime | None
-    duration_s: int | None
-    kind: str
-    view_count: int | None
-    language_code: str
-    language: str
-    is_generated: bool
-    translated_from: str | None
-    text: str
-    segments: list[list[Any]]
-    word_count: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "channel": {
-                "id": self.channel_id, "title": self.channel_title, "handle": self.channel_handle
-            },
-            "video": {
-                "id": self.video_id,
-                "title": self.title,
-                "description": self.description,
-                "published_at": self.published_at.isoformat() if self.published_at else None,
-                "duration_s": self.duration_s,
-                "kind": self.kind,
-                "view_count": self.view_count,
-                "url": f"https://www.youtube.com/watch?v={self.video_id}",
-            },
-            "language_code": self.language_code,
-            "language": self.language,
-            "is_generated": self.is_generated,
-            "translated_from": self.translated_from,
-            "word_count": self.word_count,
-            "text": self.text,
-            "segments": [
-                {"start": s, "duration": d, "text": t} for s, d, t in self.segments
-            ],
-        }
+def row_json(row: ExportRow) -> dict[str, Any]:
+    """One JSONL object: a video, its channel and its transcript."""
+    return {
+        "channel": {"id": row.channel_id, "title": row.channel_title, "handle": row.channel_handle},
+        "video": {
+            "id": row.video_id,
+            "title": row.title,
+            "description": row.description,
+            "published_at": row.published_at.isoformat() if row.published_at else None,
+            "duration_s": row.duration_s,
+            "kind": row.kind,
+            "view_count": row.view_count,
+            "url": f"https://www.youtube.com/watch?v={row.video_id}",
+        },
+        "language_code": row.language_code,
+        "language": row.language,
+        "is_generated": row.is_generated,
+        "translated_from": row.translated_from,
+        "word_count": row.word_count,
+        "text": row.text,
+        "segments": [{"start": s, "duration": d, "text": t} for s, d, t in row.segments],
+    }
 
 
-async def iter_export_rows(
+def iter_export_rows(
     db: Database,
     *,
     channel: ChannelRef | None = None,
-    channel_id: str | None = None,
     session_id: int | None = None,
-    video_ids: Sequence[str] | None = None,
-) -> AsyncIterator[ExportRow]:
-    """Stored transcripts in the order they were stored; keyset-paged on the transcripts'
-    primary key (each batch is an index range, however far the export has got), so memory
-    and the time per batch stay constant. ``channel`` (any reference) or ``channel_id`` (a
-    UC id) must name a stored channel: ChannelNotInCorpus otherwise."""
-    if channel is None and channel_id:
-        channel = ChannelRef("id", channel_id)
-    channel_pk: int | None = None
-    if channel is not None:
-        async with db.read() as s:
-            channel_pk = (await get_channel(s, channel)).id
+    video_ids: list[str] | None = None,
+) -> Iterator[ExportRow]:
+    """Stored transcripts in the order they were stored, a page at a time (constant memory
+    and constant time per page however far the export has got). ``channel`` (any reference)
+    must name a stored channel: ChannelNotInCorpus otherwise."""
+    pk = db.query(channel_pk, channel)
     last_id = 0
     while True:
-        stmt = (
-            select(Channel, Video, Transcript)
-            .join(Video, Video.channel_id == Channel.id)
-            .join(Transcript, Transcript.video_id == Video.id)
-            .where(Transcript.id > last_id)
-            .order_by(Transcript.id)
-            .limit(BATCH)
-        )
-        if channel_pk is not None:
-            stmt = stmt.where(Video.channel_id == channel_pk)
-        if video_ids is not None:
-            stmt = stmt.where(Video.youtube_video_id.in_(list(video_ids)))
-        if session_id is not None:
-            job = aliased(ProcessingJob)
-            stmt = stmt.where(
-                select(job.id)
-                .where(job.session_id == session_id, job.entity_id == Video.youtube_video_id)
-                .exists()
-            )
-        async with db.read() as s:
-            rows = (await s.execute(stmt)).all()
+        rows = db.query(export_page, last_id, BATCH, channel_pk=pk, session_id=session_id,
+                        video_ids=video_ids)
         if not rows:
             return
-        for ch, v, t in rows:
-            yield ExportRow(
-                channel_id=ch.youtube_channel_id,
-                channel_title=ch.title,
-                channel_handle=ch.handle,
-                video_id=v.youtube_video_id,
-                title=v.title,
-                description=v.description,
-                published_at=v.published_at,
-                duration_s=v.duration_s,
-                kind=v.kind,
-                view_count=v.view_count,
-                language_code=t.language_code,
-                language=t.language,
-                is_generated=t.is_generated,
-                translated_from=t.translated_from,
-                text=t.text,
-                segments=t.cleaned_segments,
-                word_count=t.word_count,
-            )
-        last_id = rows[-1][2].id
+        yield from rows
+        last_id = rows[-1].transcript_pk
 
 
 def _timestamp(seconds: float, sep: str) -> str:
@@ -177,7 +104,7 @@ def to_vtt(segments: list[list[Any]]) -> str:
 
 def render(row: ExportRow, fmt: Format) -> str:
     if fmt == "jsonl":
-        return json.dumps(row.as_json(), ensure_ascii=False) + "\n"
+        return json.dumps(row_json(row), ensure_ascii=False) + "\n"
     if fmt == "srt":
         return to_srt(row.segments)
     if fmt == "vtt":
@@ -192,12 +119,10 @@ class ExportReport:
     bytes: int = 0
 
 
-async def export_stream(
-    db: Database, fmt: Format, out: IO[str], **filters: Any
-) -> ExportReport:
+def export_stream(db: Database, fmt: Format, out: IO[str], **filters: Any) -> ExportReport:
     """Write every selected transcript to one stream (JSONL, or txt separated by headers)."""
     report = ExportReport()
-    async for row in iter_export_rows(db, **filters):
+    for row in iter_export_rows(db, **filters):
         chunk = render(row, fmt)
         if fmt != "jsonl":
             chunk = f"# {row.video_id} {row.title}\n{chunk}\n"
@@ -210,7 +135,7 @@ async def export_stream(
 Progress = Callable[[ExportReport], None]
 
 
-async def export_files(
+def export_files(
     db: Database, fmt: Format, out_dir: Path, *, progress: Progress | None = None,
     **filters: Any,
 ) -> ExportReport:
@@ -218,9 +143,9 @@ async def export_files(
     called with the running report after each video."""
     out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == "jsonl":
-        return await export_jsonl_file(db, out_dir / "transcripts.jsonl", **filters)
+        return export_jsonl_file(db, out_dir / "transcripts.jsonl", **filters)
     report = ExportReport()
-    async for row in iter_export_rows(db, **filters):
+    for row in iter_export_rows(db, **filters):
         folder = out_dir / row.channel_id
         folder.mkdir(exist_ok=True)
         suffix = f".{row.language_code}" if row.language_code != "en" else ""
@@ -234,14 +159,14 @@ async def export_files(
     return report
 
 
-async def export_jsonl_file(db: Database, path: Path, **filters: Any) -> ExportReport:
+def export_jsonl_file(db: Database, path: Path, **filters: Any) -> ExportReport:
     """JSONL into one file, written next to it first and renamed when complete (a reader
     never sees half an export under the final name)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
         with partial.open("w", encoding="utf-8", newline="\n") as fh:
-            report = await export_stream(db, "jsonl", fh, **filters)
+            report = export_stream(db, "jsonl", fh, **filters)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

@@ -1,18 +1,16 @@
-"""Data API quota accounting: units are counted per call and persisted per quota day."""
+"""Data API quota accounting: units are counted per call and persisted per quota day.
+(What was spent is read by ``queries.state.quota_today``.)"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from tubesensei.db.engine import Database
 from tubesensei.db.models import QuotaUsage
 from tubesensei.db.upsert import insert_for
-from tubesensei.youtube.quota import next_reset, quota_day
+from tubesensei.youtube.quota import quota_day
 
 
 class QuotaMeter:
@@ -36,7 +34,7 @@ class QuotaMeter:
             self._units = self._calls = 0
             return taken
 
-    async def flush(self, session: AsyncSession, now: datetime | None = None) -> int:
+    def flush(self, session: Session, now: datetime | None = None) -> int:
         """Add the units counted so far to today's row, inside the caller's transaction."""
         units, calls = self.take()
         if calls == 0:
@@ -53,33 +51,5 @@ class QuotaMeter:
                 "updated_at": now,
             },
         )
-        await session.execute(stmt)
+        session.execute(stmt)
         return units
-
-
-@dataclass(frozen=True)
-class QuotaToday:
-    day: str
-    units: int
-    calls: int
-    limit: int
-    resets_at: datetime
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.units)
-
-
-async def quota_today(db: Database, limit: int, now: datetime | None = None) -> QuotaToday:
-    now = now or datetime.now(UTC)
-    day = quota_day(now)
-    async with db.read() as s:
-        stmt = select(QuotaUsage).where(QuotaUsage.day == day)
-        row = (await s.execute(stmt)).scalar_one_or_none()
-    return QuotaToday(
-        day=day.isoformat(),
-        units=row.units if row else 0,
-        calls=row.calls if row else 0,
-        limit=limit,
-        resets_at=next_reset(now),
-    )

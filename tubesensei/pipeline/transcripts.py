@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from tubesensei.db.engine import Database
 from tubesensei.db.models import UNAVAILABLE_REASONS, Transcript, TranscriptChunk, Video
@@ -25,16 +25,13 @@ from tubesensei.pipeline.cleaning import (
     clean_segments,
 )
 from tubesensei.pipeline.context import Pipeline
+from tubesensei.queries.corpus import get_video
 from tubesensei.youtube.errors import Permanent
 from tubesensei.youtube.transcripts import FetchedTranscript
 
 # A search hit links to the chunk's first second: ~30 s of speech keeps that link close.
 CHUNK_SECONDS = 30.0
 CHUNK_MAX_CHARS = 1200
-
-
-class VideoNotInCorpus(LookupError):
-    """The video id is not stored locally (one-line message)."""
 
 
 @dataclass(frozen=True)
@@ -74,24 +71,15 @@ def chunk_segments(segments: Sequence[Segment]) -> list[tuple[float, str]]:
     return chunks
 
 
-async def _video(session: AsyncSession, youtube_video_id: str) -> Video:
-    video = (
-        await session.execute(select(Video).where(Video.youtube_video_id == youtube_video_id))
-    ).scalar_one_or_none()
-    if video is None:
-        raise VideoNotInCorpus(f"video {youtube_video_id} is not in the corpus")
-    return video
-
-
-async def _replace_transcript(
-    session: AsyncSession,
+def _replace_transcript(
+    session: Session,
     video: Video,
     fetched: FetchedTranscript,
     raw: list[list[Any]],
     cleaned: CleanedTranscript,
     now: datetime,
 ) -> Transcript:
-    await session.execute(
+    session.execute(
         delete(Transcript).where(
             Transcript.video_id == video.id, Transcript.language_code == fetched.language_code
         )
@@ -111,7 +99,7 @@ async def _replace_transcript(
         fetched_at=now,
     )
     session.add(transcript)
-    await session.flush()
+    session.flush()
     session.add_all(
         TranscriptChunk(transcript_id=transcript.id, seq=i, start_s=start, text=text)
         for i, (start, text) in enumerate(chunk_segments(cleaned.segments))
@@ -119,14 +107,14 @@ async def _replace_transcript(
     return transcript
 
 
-async def store_transcript(db: Database, fetched: FetchedTranscript) -> TranscriptOutcome:
+def store_transcript(db: Database, fetched: FetchedTranscript) -> TranscriptOutcome:
     """Clean and store a fetched transcript; the video becomes ``done``. Idempotent."""
     raw = [[float(s), float(d), str(t)] for s, d, t in fetched.segments]
     cleaned = clean_segments(Segment(s, d, t) for s, d, t in raw)
     now = datetime.now(UTC)
-    async with db.write() as s:
-        video = await _video(s, fetched.video_id)
-        await _replace_transcript(s, video, fetched, raw, cleaned, now)
+    with db.write() as s:
+        video = get_video(s, fetched.video_id)
+        _replace_transcript(s, video, fetched, raw, cleaned, now)
         video.transcript_status = "done"
         video.unavailable_reason = None
         video.transcript_error = None
@@ -136,19 +124,19 @@ async def store_transcript(db: Database, fetched: FetchedTranscript) -> Transcri
     )
 
 
-async def mark_unavailable(
+def mark_unavailable(
     db: Database, youtube_video_id: str, error: Permanent
 ) -> TranscriptOutcome:
     reason = error.reason if error.reason in UNAVAILABLE_REASONS else "video_unavailable"
-    async with db.write() as s:
-        video = await _video(s, youtube_video_id)
+    with db.write() as s:
+        video = get_video(s, youtube_video_id)
         video.transcript_status = "unavailable"
         video.unavailable_reason = reason
         video.transcript_error = error.message
     return TranscriptOutcome(youtube_video_id, "unavailable", reason)
 
 
-async def fetch_transcript(
+def fetch_transcript(
     p: Pipeline, youtube_video_id: str, before_store: Callable[[], None] | None = None
 ) -> TranscriptOutcome:
     """Fetch, clean and store one video's transcript, or record why there is none.
@@ -157,17 +145,16 @@ async def fetch_transcript(
     stop a job that ran out of time from writing anything). Raises Transient / Blocked /
     ConfigurationError for the caller to handle.
     """
-    async with p.db.read() as s:
-        await _video(s, youtube_video_id)  # fail fast before any network call
+    p.db.query(get_video, youtube_video_id)  # fail fast before any network call
     try:
         fetched = p.transcripts.fetch(youtube_video_id)
     except Permanent as exc:
         if before_store is not None:
             before_store()
-        return await mark_unavailable(p.db, youtube_video_id, exc)
+        return mark_unavailable(p.db, youtube_video_id, exc)
     if before_store is not None:
         before_store()
-    return await store_transcript(p.db, fetched)
+    return store_transcript(p.db, fetched)
 
 
 @dataclass(frozen=True)
@@ -176,16 +163,16 @@ class RecleanReport:
     changed: int
 
 
-async def reclean(db: Database, *, everything: bool = False, batch: int = 200) -> RecleanReport:
+def reclean(db: Database, *, everything: bool = False, batch: int = 200) -> RecleanReport:
     """Re-run cleaning from the raw segments (all, or those cleaned by an older version)."""
     total = changed = 0
     last_id = 0
     while True:
-        async with db.write() as s:
+        with db.write() as s:
             stmt = select(Transcript).where(Transcript.id > last_id).order_by(Transcript.id)
             if not everything:
                 stmt = stmt.where(Transcript.cleaning_version < CLEANING_VERSION)
-            rows = (await s.execute(stmt.limit(batch))).scalars().all()
+            rows = s.execute(stmt.limit(batch)).scalars().all()
             if not rows:
                 break
             for tr in rows:
@@ -201,7 +188,7 @@ async def reclean(db: Database, *, everything: bool = False, batch: int = 200) -
                     tr.cleaned_segments = new_segments
                     tr.word_count = cleaned.word_count
                     tr.char_count = cleaned.char_count
-                    await s.execute(
+                    s.execute(
                         delete(TranscriptChunk).where(TranscriptChunk.transcript_id == tr.id)
                     )
                     s.add_all(

@@ -1,16 +1,20 @@
 """Reading the ledger: job lists and one job in full for people, and the counts the
-consumer and the reaper decide by. (Every write is in ledger.py.)"""
+consumer and the reaper decide by. (Every write is in jobs/ledger.py.)"""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
 
-from tubesensei.db.models import ACTIVE_JOB_STATUSES
-from tubesensei.jobs.ledger import JOBS, RUNNABLE, ClaimedJob, now_utc
+from tubesensei.db.models import ACTIVE_JOB_STATUSES, RUNNABLE_JOB_STATUSES, ProcessingJob
+from tubesensei.errors import NotFound
+
+JOBS = ProcessingJob.__table__
+RUNNABLE = RUNNABLE_JOB_STATUSES
 
 LIST_COLUMNS = (
     "id", "job_type", "entity_id", "queue", "priority", "status", "attempts", "max_attempts",
@@ -19,8 +23,12 @@ LIST_COLUMNS = (
 )
 
 
-class JobNotFound(LookupError):
+class JobNotFound(NotFound):
     """No job with that id (one-line message)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _iso(value: Any) -> Any:
@@ -38,7 +46,7 @@ def _row(mapping: Any) -> dict[str, Any]:
 
 
 def list_jobs(
-    engine: Engine,
+    s: Session,
     *,
     status: str | None = None,
     job_type: str | None = None,
@@ -76,37 +84,34 @@ def list_jobs(
     )
     if limit is not None:
         stmt = stmt.limit(limit)
-    with engine.connect() as conn:
-        rows = [_row(r._mapping) for r in conn.execute(stmt)]
-        total = len(rows)
-        if limit is not None and total >= limit:
-            total = conn.execute(select(func.count()).select_from(JOBS).where(*filters)).scalar()
+    rows = [_row(r._mapping) for r in s.execute(stmt)]
+    total = len(rows)
+    if limit is not None and total >= limit:
+        total = s.execute(select(func.count()).select_from(JOBS).where(*filters)).scalar()
     return rows, int(total or 0)
 
 
-def get_job(engine: Engine, job_id: int) -> dict[str, Any]:
-    with engine.connect() as conn:
-        row = conn.execute(select(JOBS).where(JOBS.c.id == job_id)).first()
+def get_job(s: Session, job_id: int) -> dict[str, Any]:
+    row = s.execute(select(JOBS).where(JOBS.c.id == job_id)).first()
     if row is None:
         raise JobNotFound(f"no job {job_id}")
     return _row(row._mapping)
 
 
-def failure_groups(engine: Engine) -> list[dict[str, Any]]:
+def failure_groups(s: Session) -> list[dict[str, Any]]:
     """Failed jobs grouped by error class and job type, biggest group first: how many, and
     the newest job of each group (its id, entity, message and when it failed)."""
-    with engine.connect() as conn:
-        groups = conn.execute(
-            select(JOBS.c.error_class, JOBS.c.job_type, func.count(), func.max(JOBS.c.id))
-            .where(JOBS.c.status == "failed")
-            .group_by(JOBS.c.error_class, JOBS.c.job_type)
-        ).all()
-        newest = {
-            r.id: r for r in conn.execute(
-                select(JOBS.c.id, JOBS.c.entity_id, JOBS.c.error, JOBS.c.finished_at)
-                .where(JOBS.c.id.in_([g[3] for g in groups]))
-            )
-        }
+    groups = s.execute(
+        select(JOBS.c.error_class, JOBS.c.job_type, func.count(), func.max(JOBS.c.id))
+        .where(JOBS.c.status == "failed")
+        .group_by(JOBS.c.error_class, JOBS.c.job_type)
+    ).all()
+    newest = {
+        r.id: r for r in s.execute(
+            select(JOBS.c.id, JOBS.c.entity_id, JOBS.c.error, JOBS.c.finished_at)
+            .where(JOBS.c.id.in_([g[3] for g in groups]))
+        )
+    }
     out = []
     for error_class, job_type, count, latest_id in groups:
         row = newest[latest_id]
@@ -119,92 +124,127 @@ def failure_groups(engine: Engine) -> list[dict[str, Any]]:
     return out
 
 
-def completions_since(engine: Engine, since: datetime) -> list[tuple[str, datetime]]:
+def completions_since(s: Session, since: datetime) -> list[tuple[str, datetime]]:
     """(queue, finished_at) of every job completed at or after ``since`` (a throughput
     history; keep the window short: one row per job)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JOBS.c.queue, JOBS.c.finished_at)
-            .where(JOBS.c.finished_at >= since, JOBS.c.status == "completed")
-        ).all()
+    rows = s.execute(
+        select(JOBS.c.queue, JOBS.c.finished_at)
+        .where(JOBS.c.finished_at >= since, JOBS.c.status == "completed")
+    ).all()
     return [(queue, finished) for queue, finished in rows]
 
 
-def failed_counts(engine: Engine, job_type: str | None = None) -> tuple[int, int]:
+def failed_counts(s: Session, job_type: str | None = None) -> tuple[int, int]:
     """(failed jobs, those of them with attempts left): what a retry would re-queue without
     and with ``force``."""
     filters = [JOBS.c.status == "failed"]
     if job_type:
         filters.append(JOBS.c.job_type == job_type)
     left = func.sum(case((JOBS.c.attempts < JOBS.c.max_attempts, 1), else_=0))
-    with engine.connect() as conn:
-        failed, with_attempts = conn.execute(select(func.count(), left).where(*filters)).one()
+    failed, with_attempts = s.execute(select(func.count(), left).where(*filters)).one()
     return int(failed or 0), int(with_attempts or 0)
+
+
+def job_ids_of_session(s: Session, session_id: int) -> list[int]:
+    return list(s.execute(select(JOBS.c.id).where(JOBS.c.session_id == session_id)).scalars())
+
+
+def statuses_of(s: Session, job_type: str, entities: list[str]) -> dict[str, str]:
+    """The latest job's status for each of these entities (of one job type)."""
+    rows = s.execute(
+        select(JOBS.c.entity_id, JOBS.c.status)
+        .where(JOBS.c.job_type == job_type, JOBS.c.entity_id.in_(entities))
+        .order_by(JOBS.c.id)
+    ).all()
+    return dict(rows)
+
+
+def count_jobs(s: Session, *, retried: bool = False, status: str | None = None) -> int:
+    """Jobs in ``status`` (all without), or those that needed more than one attempt."""
+    filters = []
+    if retried:
+        filters.append(JOBS.c.attempts > 1)
+    if status is not None:
+        filters.append(JOBS.c.status == status)
+    return int(s.execute(select(func.count()).select_from(JOBS).where(*filters)).scalar_one())
 
 
 # -- counts the consumer and the reaper decide by ------------------------------------
 
 
-def active_counts(engine: Engine) -> dict[str, int]:
+def active_counts(s: Session) -> dict[str, int]:
     """Active (pending or retrying) jobs per queue."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JOBS.c.queue, func.count())
-            .where(JOBS.c.status.in_(RUNNABLE))
-            .group_by(JOBS.c.queue)
-        ).all()
+    rows = s.execute(
+        select(JOBS.c.queue, func.count())
+        .where(JOBS.c.status.in_(RUNNABLE))
+        .group_by(JOBS.c.queue)
+    ).all()
     return {q: n for q, n in rows}
 
-def waiting_jobs(engine: Engine, queue: str, older_than: datetime) -> list[ClaimedJob]:
+
+class WaitingJob(NamedTuple):
+    id: int
+    job_type: str
+    priority: int
+    next_retry_at: datetime | None
+
+
+def waiting_jobs(s: Session, queue: str, older_than: datetime) -> list[WaitingJob]:
     """Pending/retrying jobs of ``queue`` untouched since ``older_than`` (message candidates)."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                JOBS.c.id, JOBS.c.job_type, JOBS.c.entity_id, JOBS.c.queue, JOBS.c.priority,
-                JOBS.c.attempts, JOBS.c.max_attempts, JOBS.c.next_retry_at, JOBS.c.session_id,
-            ).where(
-                JOBS.c.queue == queue,
-                JOBS.c.status.in_(RUNNABLE),
-                JOBS.c.updated_at < older_than,
-            )
-        ).all()
+    rows = s.execute(
+        select(JOBS.c.id, JOBS.c.job_type, JOBS.c.priority, JOBS.c.next_retry_at).where(
+            JOBS.c.queue == queue,
+            JOBS.c.status.in_(RUNNABLE),
+            JOBS.c.updated_at < older_than,
+        )
+    ).all()
+    return [WaitingJob(r[0], r[1], r[2], r[3].replace(tzinfo=UTC) if r[3] else None)
+            for r in rows]
+
+
+def running_jobs(s: Session) -> list[tuple[int, str | None, datetime | None, str, int]]:
+    """(id, worker_id, heartbeat_at, job_type, priority) of every running job."""
+    rows = s.execute(
+        select(JOBS.c.id, JOBS.c.worker_id, JOBS.c.heartbeat_at, JOBS.c.job_type,
+               JOBS.c.priority).where(JOBS.c.status == "running")
+    ).all()
     return [
-        ClaimedJob(r[0], r[1], r[2], r[3], r[4], r[5], r[6],
-                   {"next_retry_at": r[7].replace(tzinfo=UTC) if r[7] else None}, r[8])
-        for r in rows
+        (r[0], r[1], r[2].replace(tzinfo=UTC) if r[2] else None, r[3], r[4]) for r in rows
     ]
 
-def burst_state(engine: Engine, horizon: datetime) -> tuple[int, int, datetime | None]:
+
+def cancel_requested(s: Session, job_id: int) -> bool:
+    return bool(s.execute(select(JOBS.c.cancel_requested).where(JOBS.c.id == job_id)).scalar())
+
+
+def burst_state(s: Session, horizon: datetime) -> tuple[int, int, datetime | None]:
     """(runnable now, running anywhere, earliest retry due within ``horizon`` or None)."""
-    now = now_utc()
-    with engine.connect() as conn:
-        runnable = conn.execute(
-            select(func.count()).where(
-                or_(
-                    JOBS.c.status == "pending",
-                    and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now),
-                ),
-                JOBS.c.cancel_requested.is_(False),
-            )
-        ).scalar_one()
-        running = conn.execute(
-            select(func.count()).where(JOBS.c.status == "running")
-        ).scalar_one()
-        due = conn.execute(
-            select(func.min(JOBS.c.next_retry_at)).where(
-                JOBS.c.status == "retrying", JOBS.c.next_retry_at <= horizon
-            )
-        ).scalar()
+    now = _now()
+    runnable = s.execute(
+        select(func.count()).where(
+            or_(
+                JOBS.c.status == "pending",
+                and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now),
+            ),
+            JOBS.c.cancel_requested.is_(False),
+        )
+    ).scalar_one()
+    running = s.execute(select(func.count()).where(JOBS.c.status == "running")).scalar_one()
+    due = s.execute(
+        select(func.min(JOBS.c.next_retry_at)).where(
+            JOBS.c.status == "retrying", JOBS.c.next_retry_at <= horizon
+        )
+    ).scalar()
     return runnable, running, (due.replace(tzinfo=UTC) if due else None)
 
-def waiting_summary(engine: Engine) -> dict[str, dict[str, Any]]:
+
+def waiting_summary(s: Session) -> dict[str, dict[str, Any]]:
     """Per queue: how many jobs are pending/retrying/running, and the earliest retry."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(JOBS.c.queue, JOBS.c.status, func.count(), func.min(JOBS.c.next_retry_at))
-            .where(JOBS.c.status.in_(ACTIVE_JOB_STATUSES))
-            .group_by(JOBS.c.queue, JOBS.c.status)
-        ).all()
+    rows = s.execute(
+        select(JOBS.c.queue, JOBS.c.status, func.count(), func.min(JOBS.c.next_retry_at))
+        .where(JOBS.c.status.in_(ACTIVE_JOB_STATUSES))
+        .group_by(JOBS.c.queue, JOBS.c.status)
+    ).all()
     out: dict[str, dict[str, Any]] = {}
     for queue, status, count, due in rows:
         entry = out.setdefault(queue, {})
@@ -213,14 +253,14 @@ def waiting_summary(engine: Engine) -> dict[str, dict[str, Any]]:
             entry["next_retry_at"] = due.replace(tzinfo=UTC).isoformat()
     return out
 
-def runnable_outside(engine: Engine, queues: set[str]) -> int:
+
+def runnable_outside(s: Session, queues: set[str]) -> int:
     """Runnable jobs (pending, or retrying and due) in queues other than ``queues``."""
-    now = now_utc()
-    with engine.connect() as conn:
-        return conn.execute(
-            select(func.count()).where(
-                JOBS.c.queue.not_in(list(queues)),
-                or_(JOBS.c.status == "pending",
-                    and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now)),
-            )
-        ).scalar_one()
+    now = _now()
+    return s.execute(
+        select(func.count()).where(
+            JOBS.c.queue.not_in(list(queues)),
+            or_(JOBS.c.status == "pending",
+                and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now)),
+        )
+    ).scalar_one()

@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
 
-from tubesensei.db.engine import Database
 from tubesensei.db.models import UTCDateTime
-from tubesensei.pipeline.channels import get_channel
+from tubesensei.errors import BadInput
+from tubesensei.queries.corpus import channel_pk as stored_channel_pk
 from tubesensei.youtube.ids import ChannelRef
 
 HIGHLIGHT_START = "\x02"
@@ -29,7 +30,7 @@ HIGHLIGHT_END = "\x03"
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
-class BadQuery(ValueError):
+class BadQuery(BadInput, ValueError):
     """A search query with nothing to search for (one-line message)."""
 
 
@@ -164,12 +165,11 @@ _CHUNK_CONTEXT = text("""
 _CONTEXT_BATCH = 500
 
 
-async def search_page(
-    db: Database,
+def search_page(
+    s: Session,
     query: str,
     *,
     channel: ChannelRef | None = None,
-    channel_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = 20,
@@ -177,33 +177,28 @@ async def search_page(
 ) -> tuple[list[SearchHit], int]:
     """Ranked hits (best first) and how many chunks match in all (for "showing N of M").
 
-    ``channel`` (any reference) or ``channel_id`` (a UC id) must name a stored channel
-    (ChannelNotInCorpus otherwise); ``since`` is inclusive, ``until`` exclusive, both on the
-    video's publication time. Raises BadQuery when the query has no words.
+    ``channel`` (any reference) must name a stored channel (ChannelNotInCorpus otherwise);
+    ``since`` is inclusive, ``until`` exclusive, both on the video's publication time.
+    Raises BadQuery when the query has no words.
     """
     match = build_match(query)
-    if channel is None and channel_id:
-        channel = ChannelRef("id", channel_id)
-    async with db.read() as s:
-        channel_pk = (await get_channel(s, channel)).id if channel is not None else None
-        filtered, params = _filters(channel_pk, _utc(since), _utc(until))
-        params["match"] = match
-        if limit is not None:
-            params["limit"] = int(limit)
-        ranked = (await s.execute(_statement(_ranked_sql(filtered, limit), params), params)).all()
-        total = len(ranked)
-        if with_total and limit is not None and total >= limit:
-            join = _JOIN_CHUNK if filtered else ""
-            count_sql = (f"SELECT count(*) FROM transcript_chunks_fts {join} "
-                         f"WHERE transcript_chunks_fts MATCH :match{filtered}")
-            count_params = {k: v for k, v in params.items() if k != "limit"}
-            total = (await s.execute(_statement(count_sql, count_params), count_params)
-                     ).scalar_one()
-        context: dict[int, Any] = {}
-        for start in range(0, len(ranked), _CONTEXT_BATCH):
-            ids = [row[0] for row in ranked[start:start + _CONTEXT_BATCH]]
-            for row in (await s.execute(_CHUNK_CONTEXT, {"ids": ids})).all():
-                context[row[0]] = row
+    filtered, params = _filters(stored_channel_pk(s, channel), _utc(since), _utc(until))
+    params["match"] = match
+    if limit is not None:
+        params["limit"] = int(limit)
+    ranked = s.execute(_statement(_ranked_sql(filtered, limit), params), params).all()
+    total = len(ranked)
+    if with_total and limit is not None and total >= limit:
+        join = _JOIN_CHUNK if filtered else ""
+        count_sql = (f"SELECT count(*) FROM transcript_chunks_fts {join} "
+                     f"WHERE transcript_chunks_fts MATCH :match{filtered}")
+        count_params = {k: v for k, v in params.items() if k != "limit"}
+        total = s.execute(_statement(count_sql, count_params), count_params).scalar_one()
+    context: dict[int, Any] = {}
+    for start in range(0, len(ranked), _CONTEXT_BATCH):
+        ids = [row[0] for row in ranked[start:start + _CONTEXT_BATCH]]
+        for row in s.execute(_CHUNK_CONTEXT, {"ids": ids}).all():
+            context[row[0]] = row
     hits = []
     for chunk_id, score, snippet in ranked:
         _, start_s, video_id, title, published_at, channel_yt_id, channel_title = context[chunk_id]
@@ -220,21 +215,18 @@ async def search_page(
     return hits, total
 
 
-async def search(
-    db: Database,
+def search(
+    s: Session,
     query: str,
     *,
     channel: ChannelRef | None = None,
-    channel_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int | None = 20,
 ) -> list[SearchHit]:
     """Ranked hits (best first) with the second each one starts at and a snippet."""
-    hits, _ = await search_page(
-        db, query, channel=channel, channel_id=channel_id, since=since, until=until,
-        limit=limit, with_total=False,
-    )
+    hits, _ = search_page(s, query, channel=channel, since=since, until=until, limit=limit,
+                          with_total=False)
     return hits
 
 

@@ -1,7 +1,7 @@
 """``tubesensei tui``: watch and steer the queues, jobs, sessions, channels and the corpus.
 
 The app takes its data access (``TuiData``) in the constructor. Every database call runs
-in a thread worker (``@work(thread=True, exclusive=True, group=...)``) that posts a small
+in a thread worker (``@work(exclusive=True, group=...)``) that posts a small
 past-tense message back; worker errors all end in ``on_work_failed`` (a notification, and the
 app keeps running). A timer refreshes the dashboard and the visible tab about once a second.
 """
@@ -17,7 +17,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.widgets import Footer, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from tubesensei.tui.data import JobFilter, TuiData
 from tubesensei.tui.messages import (
@@ -91,6 +91,9 @@ class TubeSenseiApp(App[None]):
         if self.refresh_interval:
             self.set_interval(self.refresh_interval, self.tick)
 
+    async def on_unmount(self) -> None:
+        await self.data.aclose()  # the asyncio engine belongs to this loop
+
     def view(self, tab: str) -> DataView:
         return self.main_screen.query_one(f"#{tab}-view", DataView)
 
@@ -126,11 +129,10 @@ class TubeSenseiApp(App[None]):
         recount = timedelta(seconds=self.history.recount_seconds(now))
         self._load_dashboard(self.history.bucket_start(now - recount))
 
-    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
-    def _load_dashboard(self, since: datetime) -> None:
-        dashboard = self.data.dashboard(since)
-        if not get_current_worker().is_cancelled:
-            self.post_message(DashboardLoaded(dashboard))
+    @work(exclusive=True, group="dashboard", exit_on_error=False)
+    async def _load_dashboard(self, since: datetime) -> None:
+        dashboard = await self.data.dashboard(since)
+        self.post_message(DashboardLoaded(dashboard))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         d = message.dashboard

@@ -1,9 +1,6 @@
-"""What the TUI reads and does, in one object: a thin facade over the job system and the corpus.
-
-Every method is synchronous and blocking: the app calls them from its worker threads only,
-never from the UI thread. The job system's engine is synchronous; the corpus services are
-async, so they run on one private event loop thread that owns the async Database (its
-connection pool belongs to that loop).
+"""What the TUI reads and does, in one object: the read queries (tubesensei.queries) run on
+Textual's own event loop through SQLAlchemy's asyncio engine; actions go through the job
+system's one door (synchronous, so they run in a thread: ``asyncio.to_thread``).
 
 This module never imports textual: the benchmark times it as is.
 """
@@ -11,31 +8,40 @@ This module never imports textual: the benchmark times it as is.
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any, TypeVar
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from tubesensei.config import Settings
-from tubesensei.db.engine import Database
-from tubesensei.jobs import queries
-from tubesensei.jobs.control import QueueControl, QueueStatus
+from tubesensei.db.engine import AsyncDatabase
 from tubesensei.jobs.ledger import Created
-from tubesensei.jobs.queues import QUEUES, TRANSCRIPTS
-from tubesensei.jobs.ratelimit import RateLimiter
-from tubesensei.jobs.service import channel_entity, enqueue_channels
-from tubesensei.jobs.sessions import SessionReport, list_sessions, session_report
-from tubesensei.jobs.stats import live_counts, units_today
-from tubesensei.jobs.system import JobSystem
-from tubesensei.jobs.workers import WorkerRegistry
-from tubesensei.pipeline.channels import ChannelSummary, list_channels, set_channel_status
-from tubesensei.pipeline.search import SearchHit, search_page
-from tubesensei.pipeline.videos import CorpusTotals, StoredTranscript, corpus_totals
+from tubesensei.jobs.registry import QUEUES, TRANSCRIPTS
+from tubesensei.jobs.system import JobSystem, channel_entity
+from tubesensei.pipeline.channels import set_channel_status
+from tubesensei.queries import jobs as job_queries
+from tubesensei.queries.corpus import (
+    ChannelSummary,
+    CorpusTotals,
+    StoredTranscript,
+    corpus_totals,
+    list_channels,
+    show_transcript,
+)
+from tubesensei.queries.search import SearchHit, search_page
+from tubesensei.queries.sessions import SessionReport, list_sessions, session_report
+from tubesensei.queries.state import (
+    QueueStatus,
+    live_counts,
+    live_workers,
+    queue_statuses,
+    quota_today,
+    rate_limit_next,
+)
 from tubesensei.youtube.ids import ChannelRef, InvalidReference, parse_channel_ref, parse_video_id
 from tubesensei.youtube.quota import next_reset
-
-T = TypeVar("T")
 
 JOBS_PAGE = 200  # rows the jobs table holds; filters narrow it, the total says how many match
 SEARCH_PAGE = 50
@@ -170,162 +176,163 @@ class SearchResults:
     error: str | None = None
 
 
-class _LoopThread:
-    """An event loop on its own daemon thread; coroutines are submitted from any thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="tubesensei-tui-db",
-                                        daemon=True)
-        self._thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-        self.loop.close()
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class TuiData:
-    """The TUI's data access. ``clock`` and ``tz`` are injectable so screenshots are stable."""
+@dataclass(frozen=True)
+class _DashboardReads:
+    counts: dict[str, Any]
+    holds: dict[str, QueueStatus]
+    next_free: float
+    completions: list[tuple[str, datetime]]
+    workers: list[dict[str, Any]]
+    quota_used: int
+    corpus: CorpusTotals
 
-    def __init__(self, system: JobSystem, db: Database, *,
-                 clock: Callable[[], datetime] = _utcnow, tz: tzinfo | None = None) -> None:
+
+def _dashboard_reads(s: Session, settings: Settings, now: datetime,
+                     since: datetime | None) -> _DashboardReads:
+    """Every database read of one dashboard refresh, in one read transaction."""
+    limits = settings.limits
+    return _DashboardReads(
+        counts=live_counts(s, QUEUES, now),
+        holds=queue_statuses(s, QUEUES),
+        next_free=rate_limit_next(s, TRANSCRIPTS) if limits.transcripts_per_minute > 0 else 0.0,
+        completions=job_queries.completions_since(s, since) if since is not None else [],
+        workers=live_workers(s, limits.stale_after_seconds, now),
+        quota_used=quota_today(s, settings.youtube.quota_units_per_day, now).units,
+        corpus=corpus_totals(s),
+    )
+
+
+class TuiData:
+    """The TUI's data access. ``clock`` and ``tz`` are injectable so screenshots are stable.
+
+    Reads are coroutines for Textual's loop; ``aclose()`` releases the asyncio engine (the
+    app does it as it quits), ``close()`` the job system."""
+
+    def __init__(self, system: JobSystem, *, clock: Callable[[], datetime] = _utcnow,
+                 tz: tzinfo | None = None, owns_system: bool = False) -> None:
         self.system = system
         self.settings: Settings = system.settings
-        self._db = db
-        self._loop = _LoopThread()
+        self.db = AsyncDatabase(self.settings.database_url,
+                                self.settings.database.busy_timeout_ms)
         self.clock = clock
         self.tz = tz  # None: the local time zone
+        self._owns_system = owns_system
 
     @classmethod
     def open(cls, settings: Settings, **kwargs: Any) -> TuiData:
         """A facade over the database and queues ``settings`` name (schema already current)."""
-        db = Database(settings.database_url, settings.database.busy_timeout_ms)
-        return cls(JobSystem(settings), db, **kwargs)
+        return cls(JobSystem(settings), owns_system=True, **kwargs)
+
+    async def aclose(self) -> None:
+        """Release the asyncio engine (on the loop that used it: the app does this)."""
+        await self.db.dispose()
 
     def close(self) -> None:
-        try:
-            self._loop.run(self._db.dispose())
-        finally:
-            self._loop.close()
+        if self._owns_system:
             self.system.close()
-
-    def _corpus(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self._loop.run(coro)
 
     # -- dashboard ------------------------------------------------------------------------
 
-    def dashboard(self, since: datetime | None = None) -> Dashboard:
+    async def dashboard(self, since: datetime | None = None) -> Dashboard:
         """One refresh of the dashboard, without visiting every job (see
-        jobs.stats.live_counts); with ``since``, also the jobs completed from then on (the
+        queries.state.live_counts); with ``since``, also the jobs completed from then on (the
         throughput history the app keeps)."""
         now = self.clock()
-        engine = self.system.engine
-        counts = live_counts(engine, now)
-        sizes = self.system.queues.queue_sizes()
-        holds = QueueControl(engine).statuses()
+        reads = await self.db.query(_dashboard_reads, self.settings, now, since)
+        sizes = await asyncio.to_thread(self.system.queue_sizes)  # Huey's storage blocks
         limits = self.settings.limits
-        next_free = RateLimiter(engine, TRANSCRIPTS, limits.transcripts_per_minute).next_free()
-        completions: list[tuple[str, datetime]] = []
-        if since is not None:
-            completions = [(q, parse_time(at) or now)
-                           for q, at in queries.completions_since(engine, since)]
-        workers = WorkerRegistry(engine).live(limits.stale_after_seconds, now)
         return Dashboard(
             at=now,
-            queues=[_queue_state(name, counts["queues"].get(name, {}), sizes.get(name, {}),
-                                 holds[name]) for name in QUEUES],
-            jobs_by_status=counts["jobs_by_status"],
-            completed_last_minute=counts["throughput"]["last_minute"],
-            completed_last_hour=counts["throughput"]["last_hour"],
-            workers=[_worker(w) for w in workers],
+            queues=[_queue_state(name, reads.counts["queues"].get(name, {}),
+                                 sizes.get(name, {}), reads.holds[name]) for name in QUEUES],
+            jobs_by_status=reads.counts["jobs_by_status"],
+            completed_last_minute=reads.counts["throughput"]["last_minute"],
+            completed_last_hour=reads.counts["throughput"]["last_hour"],
+            workers=[_worker(w) for w in reads.workers],
             transcripts_per_minute=limits.transcripts_per_minute,
-            rate_next_slot=(datetime.fromtimestamp(next_free, UTC) if next_free else None),
-            quota_used=units_today(engine, now),
+            rate_next_slot=(datetime.fromtimestamp(reads.next_free, UTC)
+                            if reads.next_free else None),
+            quota_used=reads.quota_used,
             quota_per_day=self.settings.youtube.quota_units_per_day,
             quota_resets_at=next_reset(now),
-            corpus=self.corpus(),
+            corpus=reads.corpus,
             completions_since=since,
-            completions=completions,
+            completions=[(q, parse_time(at) or now) for q, at in reads.completions],
         )
 
-    def corpus(self) -> CorpusTotals:
-        return self._corpus(corpus_totals(self._db))
+    async def corpus(self) -> CorpusTotals:
+        return await self.db.query(corpus_totals)
 
     # -- jobs -----------------------------------------------------------------------------
 
-    def jobs(self, flt: JobFilter, limit: int = JOBS_PAGE) -> JobsPage:
-        rows, total = queries.list_jobs(
-            self.system.engine, status=flt.status, job_type=flt.job_type, queue=flt.queue,
+    async def jobs(self, flt: JobFilter, limit: int = JOBS_PAGE) -> JobsPage:
+        rows, total = await self.db.query(
+            job_queries.list_jobs, status=flt.status, job_type=flt.job_type, queue=flt.queue,
             entity=entity_query(flt.entity), error_class=flt.error_class,
             session_id=flt.session_id, limit=limit,
         )
         return JobsPage(flt, rows, total)
 
-    def job(self, job_id: int) -> dict[str, Any]:
-        return queries.get_job(self.system.engine, job_id)
+    async def job(self, job_id: int) -> dict[str, Any]:
+        return await self.db.query(job_queries.get_job, job_id)
 
-    def cancel(self, job_ids: list[int]) -> tuple[list[int], list[int]]:
+    async def cancel(self, job_ids: list[int]) -> tuple[list[int], list[int]]:
         """(cancelled now, asked to stop at their next checkpoint)."""
-        return self.system.ledger.cancel(job_ids)
+        return await asyncio.to_thread(self.system.cancel, job_ids)
 
-    def retry(self, *, job_id: int | None = None, job_type: str | None = None,
-              force: bool = False) -> int:
+    async def retry(self, *, job_id: int | None = None, job_type: str | None = None,
+                    force: bool = False) -> int:
         """Re-queue failed jobs (one, one type's, or all); how many were re-queued."""
-        messages = self.system.ledger.retry_failed(job_id=job_id, job_type=job_type,
-                                                   force=force)
-        self.system.send(messages)
-        return len(messages)
+        return await asyncio.to_thread(self.system.retry, job_id=job_id, job_type=job_type,
+                                       force=force)
 
-    def failed_counts(self, job_type: str | None = None) -> tuple[int, int]:
+    async def failed_counts(self, job_type: str | None = None) -> tuple[int, int]:
         """(failed jobs, those with attempts left): what "retry all failed" would touch."""
-        return queries.failed_counts(self.system.engine, job_type)
+        return await self.db.query(job_queries.failed_counts, job_type)
 
-    def failures(self) -> list[dict[str, Any]]:
-        return queries.failure_groups(self.system.engine)
+    async def failures(self) -> list[dict[str, Any]]:
+        return await self.db.query(job_queries.failure_groups)
 
     # -- sessions -------------------------------------------------------------------------
 
-    def sessions(self) -> list[SessionProgress]:
+    async def sessions(self) -> list[SessionProgress]:
         """Every session, newest first, with its jobs by status (the list)."""
+        reports = await self.db.query(list_sessions, details=False)
         now = self.clock()
-        return [_progress(r, now) for r in list_sessions(self.system.engine, details=False)]
+        return [_progress(r, now) for r in reports]
 
-    def session(self, session_id: int) -> SessionProgress:
+    async def session(self, session_id: int) -> SessionProgress:
         """One session's full report (transcripts, unavailable and failures too)."""
-        return _progress(session_report(self.system.engine, session_id), self.clock())
+        return _progress(await self.db.query(session_report, session_id), self.clock())
 
     # -- channels -------------------------------------------------------------------------
 
-    def channels(self) -> list[ChannelSummary]:
-        return self._corpus(list_channels(self._db))
+    async def channels(self) -> list[ChannelSummary]:
+        return await self.db.query(list_channels)
 
-    def enqueue_channel(self, ref: ChannelRef, *, full: bool = False) -> Created:
+    async def enqueue_channel(self, ref: ChannelRef, *, full: bool = False) -> Created:
         """Queue discovery (a new channel, or a rescan of a stored one)."""
-        return enqueue_channels(self.system, [ref], full=full)[0]
+        created = await asyncio.to_thread(self.system.enqueue_channels, [ref], full=full)
+        return created[0]
 
-    def set_channel_paused(self, youtube_channel_id: str, paused: bool) -> str:
-        channel = self._corpus(set_channel_status(
-            self._db, ChannelRef("id", youtube_channel_id), "paused" if paused else "active"))
+    async def set_channel_paused(self, youtube_channel_id: str, paused: bool) -> str:
+        channel = await asyncio.to_thread(
+            set_channel_status, self.system.db, ChannelRef("id", youtube_channel_id),
+            "paused" if paused else "active")
         return channel.status
 
     # -- transcripts ----------------------------------------------------------------------
 
-    def search(self, query: str, limit: int = SEARCH_PAGE) -> SearchResults:
-        hits, total = self._corpus(search_page(self._db, query, limit=limit))
+    async def search(self, query: str, limit: int = SEARCH_PAGE) -> SearchResults:
+        hits, total = await self.db.query(search_page, query, limit=limit)
         return SearchResults(query, hits, total)
 
-    def transcript(self, video_id: str) -> StoredTranscript:
-        from tubesensei.pipeline.videos import show_transcript
-
-        return self._corpus(show_transcript(self._db, video_id))
+    async def transcript(self, video_id: str) -> StoredTranscript:
+        return await self.db.query(show_transcript, video_id)
 
 
 def _progress(report: SessionReport, now: datetime) -> SessionProgress:

@@ -68,14 +68,6 @@ def clock_time(at: datetime | None, tz: tzinfo | None, now: datetime | None = No
     return local.strftime("%H:%M:%S")
 
 
-def timestamp(seconds: float) -> str:
-    """A position in a video: 'm:ss' or 'h:mm:ss'."""
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-    return f"{s // 60}:{s % 60:02d}"
-
-
 def sparkline(values: Sequence[float], width: int | None = None) -> str:
     """Unicode block sparkline of the last ``width`` values (scaled to the largest)."""
     if width is not None:

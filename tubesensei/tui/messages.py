@@ -12,8 +12,7 @@ from typing import Any
 from textual.message import Message
 
 from tubesensei.jobs.ledger import Created
-from tubesensei.pipeline.channels import ChannelSummary
-from tubesensei.pipeline.videos import StoredTranscript
+from tubesensei.queries.corpus import ChannelSummary, StoredTranscript
 from tubesensei.tui.data import Dashboard, JobFilter, JobsPage, SearchResults, SessionProgress
 
 

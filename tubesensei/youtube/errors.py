@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+from tubesensei.errors import TubeSenseiError
+
 
 class UnavailableReason(StrEnum):
     """Why a video has no usable transcript (contract words: videos.unavailable_reason)."""
@@ -31,15 +33,14 @@ class NotFoundReason(StrEnum):
     VIDEO_NOT_FOUND = "video_not_found"
 
 
-class YouTubeError(Exception):
+class YouTubeError(TubeSenseiError):
     """Base of the taxonomy. ``str(err)`` is one human line, never containing secrets."""
 
     #: Short machine name of the class, stored in processing_jobs.error_class.
     kind: str = "error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def user_message(self) -> str:
+        return f"YouTube: {self.message}"
 
 
 class Transient(YouTubeError):

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tubesensei.errors import BadInput
+
 __all__ = [
     "ChannelKind",
     "ChannelRef",
@@ -92,7 +94,7 @@ _COMMON_TLDS = frozenset({
 _INVISIBLE = str.maketrans(dict.fromkeys(("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")))
 
 
-class InvalidReference(ValueError):
+class InvalidReference(BadInput, ValueError):
     """A channel or video reference that cannot be read; ``str(err)`` is one human line."""
 
 

@@ -1,8 +1,6 @@
-"""A video's cleaned transcript in timestamped blocks (about 30 s each)."""
+"""A video's cleaned transcript in timestamped paragraphs (the CLI's rule: formatting.py)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -11,37 +9,12 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
-from tubesensei.pipeline.cleaning import PARAGRAPH_PAUSE_SECONDS
-from tubesensei.pipeline.videos import StoredTranscript
+from tubesensei.formatting import hms
+from tubesensei.queries.corpus import StoredTranscript
 from tubesensei.tui import formatting as fmt
 from tubesensei.tui.messages import TranscriptLoaded, TranscriptMissing, WorkFailed
-
-BLOCK_SECONDS = 30.0  # a timestamp at least this often
-LONGEST_BLOCK_SECONDS = 45.0
-SENTENCE_END = (".", "?", "!", "…", '."', '?"', '!"')
-
-
-def blocks(segments: list[list[Any]]) -> list[tuple[float, str]]:
-    """The cleaned segments as readable blocks with their start: a new block after a long
-    pause, or once a block has run 30 s and a sentence ends (45 s at most)."""
-    out: list[tuple[float, list[str]]] = []
-    previous_end = None
-    for start, duration, text in segments:
-        start = float(start)
-        if out:
-            block_start, words = out[-1]
-            ran = start - block_start
-            pause = previous_end is not None and start - previous_end >= PARAGRAPH_PAUSE_SECONDS
-            ended = bool(words) and words[-1].rstrip().endswith(SENTENCE_END)
-            if pause or ran >= LONGEST_BLOCK_SECONDS or (ran >= BLOCK_SECONDS and ended):
-                out.append((start, []))
-        else:
-            out.append((start, []))
-        out[-1][1].append(str(text))
-        previous_end = start + float(duration or 0)
-    return [(start, " ".join(words)) for start, words in out]
 
 
 class TranscriptScreen(Screen[None]):
@@ -66,19 +39,17 @@ class TranscriptScreen(Screen[None]):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="transcript", exit_on_error=False)
-    def load(self) -> None:
-        from tubesensei.pipeline.transcripts import VideoNotInCorpus
-        from tubesensei.pipeline.videos import TranscriptNotStored
+    @work(exclusive=True, group="transcript", exit_on_error=False)
+    async def load(self) -> None:
+        from tubesensei.queries.corpus import TranscriptNotStored, VideoNotInCorpus
 
         data = self.app.data  # type: ignore[attr-defined]
         try:
-            transcript = data.transcript(self.video_id)
+            transcript = await data.transcript(self.video_id)
         except (TranscriptNotStored, VideoNotInCorpus) as exc:
             self.post_message(TranscriptMissing(str(exc)))
             return
-        if not get_current_worker().is_cancelled:
-            self.post_message(TranscriptLoaded(transcript))
+        self.post_message(TranscriptLoaded(transcript))
 
     def on_transcript_missing(self, message: TranscriptMissing) -> None:
         self.query_one("#transcript-head", Static).update(
@@ -97,9 +68,9 @@ class TranscriptScreen(Screen[None]):
              f"{fmt.number(t.word_count)} words · https://youtu.be/{t.video_id}",
              "$text-muted")))
         body = self.query_one("#transcript-body", VerticalScroll)
-        paragraphs = blocks(t.segments) if t.segments else t.paragraphs()
+        paragraphs = t.paragraphs()
         widgets = [
-            Static(Content.assemble((f"[{fmt.timestamp(start)}] ", "$accent"), text),
+            Static(Content.assemble((f"[{hms(start)}] ", "$accent"), text),
                    classes="paragraph")
             for start, text in paragraphs
         ]

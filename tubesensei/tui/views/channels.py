@@ -9,9 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import DataTable, Static
-from textual.worker import get_current_worker
 
-from tubesensei.pipeline.channels import ChannelSummary
+from tubesensei.queries.corpus import ChannelSummary
 from tubesensei.tui import formatting as fmt
 from tubesensei.tui.messages import ChannelQueued, ChannelsLoaded, ChannelStatusChanged
 from tubesensei.tui.views.base import DataView
@@ -47,11 +46,10 @@ class ChannelsView(DataView):
         if not (periodic and self.busy("channels")):
             self.load_channels()
 
-    @work(thread=True, exclusive=True, group="channels", exit_on_error=False)
-    def load_channels(self) -> None:
-        channels = self.data.channels()
-        if not get_current_worker().is_cancelled:
-            self.post_message(ChannelsLoaded(channels))
+    @work(exclusive=True, group="channels", exit_on_error=False)
+    async def load_channels(self) -> None:
+        channels = await self.data.channels()
+        self.post_message(ChannelsLoaded(channels))
 
     def on_channels_loaded(self, message: ChannelsLoaded) -> None:
         self.channels = message.channels
@@ -116,9 +114,9 @@ class ChannelsView(DataView):
             self.queue_discovery(ChannelRef("id", channel.youtube_channel_id), rescan=True,
                                  full=full)
 
-    @work(thread=True, group="channel-actions", exit_on_error=False)
-    def queue_discovery(self, ref: ChannelRef, *, rescan: bool, full: bool = False) -> None:
-        created = self.data.enqueue_channel(ref, full=full)
+    @work(group="channel-actions", exit_on_error=False)
+    async def queue_discovery(self, ref: ChannelRef, *, rescan: bool, full: bool = False) -> None:
+        created = await self.data.enqueue_channel(ref, full=full)
         self.post_message(ChannelQueued(created, rescan))
 
     def on_channel_queued(self, message: ChannelQueued) -> None:
@@ -136,9 +134,9 @@ class ChannelsView(DataView):
         if channel is not None:
             self.set_paused(channel.youtube_channel_id, channel.status != "paused")
 
-    @work(thread=True, group="channel-actions", exit_on_error=False)
-    def set_paused(self, youtube_channel_id: str, paused: bool) -> None:
-        status = self.data.set_channel_paused(youtube_channel_id, paused)
+    @work(group="channel-actions", exit_on_error=False)
+    async def set_paused(self, youtube_channel_id: str, paused: bool) -> None:
+        status = await self.data.set_channel_paused(youtube_channel_id, paused)
         self.post_message(ChannelStatusChanged(youtube_channel_id, status))
 
     def on_channel_status_changed(self, message: ChannelStatusChanged) -> None:

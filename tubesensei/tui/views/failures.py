@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import DataTable, Static
-from textual.worker import get_current_worker
 
 from tubesensei.tui import formatting as fmt
 from tubesensei.tui.data import JobFilter, parse_time
@@ -47,11 +46,10 @@ class FailuresView(DataView):
         if not (periodic and self.busy("failures")):
             self.load_failures()
 
-    @work(thread=True, exclusive=True, group="failures", exit_on_error=False)
-    def load_failures(self) -> None:
-        groups = self.data.failures()
-        if not get_current_worker().is_cancelled:
-            self.post_message(FailuresLoaded(groups))
+    @work(exclusive=True, group="failures", exit_on_error=False)
+    async def load_failures(self) -> None:
+        groups = await self.data.failures()
+        self.post_message(FailuresLoaded(groups))
 
     def on_failures_loaded(self, message: FailuresLoaded) -> None:
         self.groups = message.groups

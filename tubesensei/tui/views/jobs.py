@@ -12,10 +12,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import DataTable, Input, Select, Static
-from textual.worker import get_current_worker
 
 from tubesensei.db.models import JOB_STATUSES
-from tubesensei.jobs.queues import JOB_TYPES, QUEUES
+from tubesensei.jobs.registry import JOB_TYPES, QUEUES
 from tubesensei.tui import formatting as fmt
 from tubesensei.tui.data import JobFilter, JobsPage, parse_time
 from tubesensei.tui.messages import (
@@ -31,8 +30,7 @@ from tubesensei.tui.widgets.job_detail import JobDetail
 from tubesensei.tui.widgets.table import fill_table, selected_key, set_columns
 
 ACTIVE = ("pending", "retrying", "running")
-SHORT_TYPES = {"discover_channel": "discover", "extract_transcript": "transcript",
-               "sync_channel": "sync", "batch_process": "batch"}
+SHORT_TYPES = {name: jt.label for name, jt in JOB_TYPES.items()}
 
 
 def when(row: dict[str, Any], now: datetime) -> str:
@@ -108,17 +106,15 @@ class JobsView(DataView):
         if self.job is not None and not self.busy("job"):
             self.load_job(int(self.job["id"]))
 
-    @work(thread=True, exclusive=True, group="jobs", exit_on_error=False)
-    def load_jobs(self, flt: JobFilter) -> None:
-        page = self.data.jobs(flt)
-        if not get_current_worker().is_cancelled:
-            self.post_message(JobsLoaded(page))
+    @work(exclusive=True, group="jobs", exit_on_error=False)
+    async def load_jobs(self, flt: JobFilter) -> None:
+        page = await self.data.jobs(flt)
+        self.post_message(JobsLoaded(page))
 
-    @work(thread=True, exclusive=True, group="job", exit_on_error=False)
-    def load_job(self, job_id: int) -> None:
-        job = self.data.job(job_id)
-        if not get_current_worker().is_cancelled:
-            self.post_message(JobLoaded(job))
+    @work(exclusive=True, group="job", exit_on_error=False)
+    async def load_job(self, job_id: int) -> None:
+        job = await self.data.job(job_id)
+        self.post_message(JobLoaded(job))
 
     def on_jobs_loaded(self, message: JobsLoaded) -> None:
         page = message.page
@@ -232,9 +228,9 @@ class JobsView(DataView):
             return
         self.cancel_jobs([int(row["id"])])
 
-    @work(thread=True, group="job-actions", exit_on_error=False)
-    def cancel_jobs(self, job_ids: list[int]) -> None:
-        cancelled, requested = self.data.cancel(job_ids)
+    @work(group="job-actions", exit_on_error=False)
+    async def cancel_jobs(self, job_ids: list[int]) -> None:
+        cancelled, requested = await self.data.cancel(job_ids)
         self.post_message(JobsCancelled(cancelled, requested))
 
     def on_jobs_cancelled(self, message: JobsCancelled) -> None:
@@ -273,9 +269,9 @@ class JobsView(DataView):
     def action_retry_all(self) -> None:
         self.count_failed(self.filter.job_type)
 
-    @work(thread=True, group="job-actions", exit_on_error=False)
-    def count_failed(self, job_type: str | None) -> None:
-        failed, left = self.data.failed_counts(job_type)
+    @work(group="job-actions", exit_on_error=False)
+    async def count_failed(self, job_type: str | None) -> None:
+        failed, left = await self.data.failed_counts(job_type)
         self.post_message(FailedCounted(job_type, failed, left))
 
     def on_failed_counted(self, message: FailedCounted) -> None:
@@ -302,10 +298,10 @@ class JobsView(DataView):
 
         self.app.push_screen(ConfirmScreen(f"Retry {what}?", body, choices), chosen)
 
-    @work(thread=True, group="job-actions", exit_on_error=False)
-    def retry_jobs(self, *, job_id: int | None = None, job_type: str | None = None,
+    @work(group="job-actions", exit_on_error=False)
+    async def retry_jobs(self, *, job_id: int | None = None, job_type: str | None = None,
                    force: bool = False, what: str = "") -> None:
-        count = self.data.retry(job_id=job_id, job_type=job_type, force=force)
+        count = await self.data.retry(job_id=job_id, job_type=job_type, force=force)
         self.post_message(JobsRetried(count, what))
 
     def on_jobs_retried(self, message: JobsRetried) -> None:

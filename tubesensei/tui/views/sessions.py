@@ -11,7 +11,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import ListView, Static
-from textual.worker import get_current_worker
 
 from tubesensei.tui import formatting as fmt
 from tubesensei.tui.data import JobFilter, SessionProgress
@@ -71,17 +70,15 @@ class SessionsView(DataView):
         if not (periodic and self.busy("sessions")):
             self.load_sessions()
 
-    @work(thread=True, exclusive=True, group="sessions", exit_on_error=False)
-    def load_sessions(self) -> None:
-        sessions = self.data.sessions()
-        if not get_current_worker().is_cancelled:
-            self.post_message(SessionsLoaded(sessions))
+    @work(exclusive=True, group="sessions", exit_on_error=False)
+    async def load_sessions(self) -> None:
+        sessions = await self.data.sessions()
+        self.post_message(SessionsLoaded(sessions))
 
-    @work(thread=True, exclusive=True, group="session-report", exit_on_error=False)
-    def load_report(self, session_id: int) -> None:
-        session = self.data.session(session_id)
-        if not get_current_worker().is_cancelled:
-            self.post_message(SessionReportLoaded(session))
+    @work(exclusive=True, group="session-report", exit_on_error=False)
+    async def load_report(self, session_id: int) -> None:
+        session = await self.data.session(session_id)
+        self.post_message(SessionReportLoaded(session))
 
     def on_sessions_loaded(self, message: SessionsLoaded) -> None:
         listing = self.query_one("#sessions-list", ListView)

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import DataTable, Input, Static
-from textual.worker import get_current_worker
 
-from tubesensei.pipeline.search import HIGHLIGHT_END, HIGHLIGHT_START, BadQuery, SearchHit
+from tubesensei.formatting import hms
+from tubesensei.queries.search import HIGHLIGHT_END, HIGHLIGHT_START, BadQuery, SearchHit
 from tubesensei.tui import formatting as fmt
 from tubesensei.tui.data import SearchResults
 from tubesensei.tui.messages import SearchCompleted, TranscriptRequested
@@ -70,14 +70,13 @@ class TranscriptsView(DataView):
                 Content.styled("searching…", "$text-muted"))
             self.run_search(event.value)
 
-    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def run_search(self, query: str) -> None:
+    @work(exclusive=True, group="search", exit_on_error=False)
+    async def run_search(self, query: str) -> None:
         try:
-            results = self.data.search(query)
+            results = await self.data.search(query)
         except BadQuery as exc:
             results = SearchResults(query, [], 0, error=str(exc))
-        if not get_current_worker().is_cancelled:
-            self.post_message(SearchCompleted(results))
+        self.post_message(SearchCompleted(results))
 
     def on_search_completed(self, message: SearchCompleted) -> None:
         r = message.results
@@ -85,7 +84,7 @@ class TranscriptsView(DataView):
         table = self.query_one("#hits-table", DataTable)
         fill_table(table, [
             (hit_key(n, h), (fmt.shorten(h.title, 34), fmt.shorten(h.channel_title, 18),
-                             fmt.timestamp(h.start_s), highlighted(h.snippet)))
+                             hms(h.start_s), highlighted(h.snippet)))
             for n, h in enumerate(r.hits)
         ])
         summary = self.query_one("#search-summary", Static)

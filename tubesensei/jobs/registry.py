@@ -1,0 +1,67 @@
+"""Every job type, once: its queue, its task, its default priority, its time limits, its label.
+
+Queues, Huey tasks, CLI choices, TUI filters and metrics labels are all derived from here. A
+new job type is one entry below plus its task function in tasks.py.
+
+Metrics, logs and the ledger name a type by ``name`` everywhere; ``task`` is only the name
+Huey registers the function under (the seed plan's task names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tubesensei.config import LimitSettings
+
+DISCOVERY = "discovery"
+TRANSCRIPTS = "transcripts"
+BATCH = "batch"
+QUEUES: tuple[str, ...] = (DISCOVERY, TRANSCRIPTS, BATCH)
+
+# Priorities: bigger runs first within a queue.
+PRIORITY_NEW_CHANNEL = 10
+PRIORITY_USER_VIDEO = 5
+PRIORITY_DEFAULT = 0
+PRIORITY_RESCAN = -5
+
+
+@dataclass(frozen=True)
+class JobType:
+    name: str
+    """The ledger's job_type, and the label in metrics and logs."""
+    queue: str
+    task: str
+    """Huey's task name (the function of the same purpose in jobs/tasks.py)."""
+    label: str
+    """A short word for tables and the TUI."""
+    priority: int = PRIORITY_DEFAULT
+    """Priority when the caller names none."""
+    transcript_limits: bool = False
+    """Use the transcript time limits (a fetch) instead of the general ones."""
+
+    def time_limits(self, limits: LimitSettings) -> tuple[float, float]:
+        """(soft, hard) seconds."""
+        if self.transcript_limits:
+            return (limits.transcript_soft_time_limit_seconds,
+                    limits.transcript_hard_time_limit_seconds)
+        return limits.soft_time_limit_seconds, limits.hard_time_limit_seconds
+
+
+JOB_TYPES: dict[str, JobType] = {
+    t.name: t
+    for t in (
+        JobType("discover_channel", DISCOVERY, "discover_channel_videos", "discover",
+                PRIORITY_NEW_CHANNEL),
+        JobType("sync_channel", DISCOVERY, "sync_channel_metadata", "sync"),
+        JobType("extract_transcript", TRANSCRIPTS, "extract_transcript", "transcript",
+                transcript_limits=True),
+        JobType("batch_process", BATCH, "batch_process_transcripts", "batch"),
+    )
+}
+JOB_TYPE_NAMES: tuple[str, ...] = tuple(JOB_TYPES)
+
+
+def job_type(name: str) -> JobType:
+    return JOB_TYPES[name]
