@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo bench config-reference clean
+.PHONY: install test test-fast lint demo bench config-reference clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)  ## lint, then the whole test suite with branch coverage (fails u
 	$(BIN)/ruff check tubesensei tests migrations benchmarks
 	$(BIN)/coverage erase
 	$(BIN)/python -m pytest --cov=tubesensei --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)  ## the unit tier alone (pure logic, the ledger, the policy): seconds, no coverage
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
 
 demo: $(STAMP)  ## the whole product against a built-in fake YouTube (DEMO_ARGS="--keep ...")
 	$(BIN)/tubesensei demo $(DEMO_ARGS)
