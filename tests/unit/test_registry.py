@@ -35,4 +35,4 @@ def test_time_limits_by_type() -> None:
 def test_the_tui_filters_and_labels_come_from_the_registry() -> None:
     from tubesensei.tui.views.jobs import SHORT_TYPES
 
-    assert SHORT_TYPES == {name: jt.label for name, jt in JOB_TYPES.items()}
+    assert {name: jt.label for name, jt in JOB_TYPES.items()} == SHORT_TYPES
