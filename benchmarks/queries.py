@@ -28,11 +28,12 @@ from tubesensei.db.engine import Database, create_sync_engine
 from tubesensei.db.models import ProcessingJob
 from tubesensei.db.schema import upgrade
 from tubesensei.jobs.registry import QUEUES
-from tubesensei.queries.corpus import corpus_totals, get_transcript, list_channels, list_videos
+from tubesensei.queries.corpus import corpus_totals, list_channels, list_videos
 from tubesensei.queries.jobs import failure_groups, list_jobs
 from tubesensei.queries.search import search, search_page
 from tubesensei.queries.sessions import list_sessions
 from tubesensei.queries.state import job_counts, live_counts
+from tubesensei.queries.transcripts import get_transcript
 from tubesensei.youtube.ids import ChannelRef
 
 LIST_TARGET_MS = 10.0

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from tubesensei.app import Runtime, check_data_dir
 from tubesensei.config import ConfigError, load_settings
-from tubesensei.queries import corpus, jobs, state
+from tubesensei.queries import corpus, jobs, state, transcripts
 
 # The simulator accepts any key; this one exists so the product's key handling is exercised
 # (and tests can check it is never printed or stored).
@@ -354,7 +354,7 @@ def read_report(s: Session, *, wall_s: float, data_dir: Path, kept: bool,
     return DemoReport(
         channels=totals.channels,
         videos_by_kind=corpus.videos_by_kind(s),
-        transcripts=corpus.transcript_count(s),
+        transcripts=transcripts.transcript_count(s),
         unavailable_by_reason=dict(sorted(totals.unavailable_by_reason.items())),
         retries=jobs.count_jobs(s, retried=True),
         failures=jobs.count_jobs(s, status="failed"),
@@ -365,7 +365,7 @@ def read_report(s: Session, *, wall_s: float, data_dir: Path, kept: bool,
         data_dir=data_dir,
         kept=kept,
         interrupted=interrupted,
-        search_word=_search_word(corpus.sample_passages(s)),
+        search_word=_search_word(transcripts.sample_passages(s)),
         workers=workers,
     )
 

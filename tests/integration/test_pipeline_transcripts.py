@@ -29,9 +29,10 @@ from tubesensei.pipeline.transcripts import (
     reclean,
     store_transcript,
 )
-from tubesensei.queries.corpus import TranscriptNotStored, VideoNotInCorpus, show_transcript
+from tubesensei.queries.corpus import VideoNotInCorpus
 from tubesensei.queries.search import BadQuery, build_match, search, search_page
 from tubesensei.queries.state import quota_today
+from tubesensei.queries.transcripts import TranscriptNotStored, show_transcript
 from tubesensei.sim import SimConfig, running_simulator
 from tubesensei.youtube.ids import ChannelRef
 from tubesensei.youtube.transcripts import FetchedTranscript

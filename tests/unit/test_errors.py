@@ -13,10 +13,11 @@ from tubesensei import cli as cli_module
 from tubesensei.config import ConfigError
 from tubesensei.db.schema import SchemaError
 from tubesensei.errors import BadInput, Failure, Interrupted, NotFound, TubeSenseiError
-from tubesensei.queries.corpus import ChannelNotInCorpus, TranscriptNotStored, VideoNotInCorpus
+from tubesensei.queries.corpus import ChannelNotInCorpus, VideoNotInCorpus
 from tubesensei.queries.jobs import JobNotFound
 from tubesensei.queries.search import BadQuery
 from tubesensei.queries.sessions import SessionNotFound
+from tubesensei.queries.transcripts import TranscriptNotStored
 from tubesensei.youtube.errors import Permanent, Transient, YouTubeError
 from tubesensei.youtube.ids import InvalidReference
 

@@ -49,7 +49,7 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
         tubesensei transcripts show dQw4w9WgXcQ --format srt > talk.srt
     """
     from tubesensei.pipeline.export import to_srt, to_vtt
-    from tubesensei.queries.corpus import show_transcript
+    from tubesensei.queries.transcripts import show_transcript
     from tubesensei.youtube.ids import parse_video_id
 
     video_id = parse_video_id(video)

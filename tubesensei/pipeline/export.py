@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from tubesensei.db.engine import Database
-from tubesensei.queries.corpus import ExportRow, channel_pk, export_page
+from tubesensei.queries.corpus import channel_pk
+from tubesensei.queries.transcripts import ExportRow, export_page
 from tubesensei.youtube.ids import ChannelRef
 
 Format = Literal["jsonl", "txt", "srt", "vtt"]

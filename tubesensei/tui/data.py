@@ -22,14 +22,7 @@ from tubesensei.jobs.registry import QUEUES, TRANSCRIPTS
 from tubesensei.jobs.system import JobSystem, channel_entity
 from tubesensei.pipeline.channels import set_channel_status
 from tubesensei.queries import jobs as job_queries
-from tubesensei.queries.corpus import (
-    ChannelSummary,
-    CorpusTotals,
-    StoredTranscript,
-    corpus_totals,
-    list_channels,
-    show_transcript,
-)
+from tubesensei.queries.corpus import ChannelSummary, CorpusTotals, corpus_totals, list_channels
 from tubesensei.queries.search import SearchHit, search_page
 from tubesensei.queries.sessions import SessionReport, list_sessions, session_report
 from tubesensei.queries.state import (
@@ -40,6 +33,7 @@ from tubesensei.queries.state import (
     quota_today,
     rate_limit_next,
 )
+from tubesensei.queries.transcripts import StoredTranscript, show_transcript
 from tubesensei.youtube.ids import ChannelRef, InvalidReference, parse_channel_ref, parse_video_id
 from tubesensei.youtube.quota import next_reset
 

@@ -12,7 +12,8 @@ from typing import Any
 from textual.message import Message
 
 from tubesensei.jobs.ledger import Created
-from tubesensei.queries.corpus import ChannelSummary, StoredTranscript
+from tubesensei.queries.corpus import ChannelSummary
+from tubesensei.queries.transcripts import StoredTranscript
 from tubesensei.tui.data import Dashboard, JobFilter, JobsPage, SearchResults, SessionProgress
 
 

@@ -12,7 +12,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from tubesensei.formatting import hms
-from tubesensei.queries.corpus import StoredTranscript
+from tubesensei.queries.transcripts import StoredTranscript
 from tubesensei.tui import formatting as fmt
 from tubesensei.tui.messages import TranscriptLoaded, TranscriptMissing, WorkFailed
 
@@ -41,7 +41,8 @@ class TranscriptScreen(Screen[None]):
 
     @work(exclusive=True, group="transcript", exit_on_error=False)
     async def load(self) -> None:
-        from tubesensei.queries.corpus import TranscriptNotStored, VideoNotInCorpus
+        from tubesensei.queries.corpus import VideoNotInCorpus
+        from tubesensei.queries.transcripts import TranscriptNotStored
 
         data = self.app.data  # type: ignore[attr-defined]
         try:
