@@ -148,11 +148,14 @@ def test_rate_limited_transcripts_are_spaced_across_consumer_threads(sim, tmp_pa
     assert scalar(settings, "SELECT count(*) FROM transcripts") == 6
     # When YouTube saw each fetch begin (the watch page is its first request), as the
     # simulator logged it: a slot is 0.25 s, plus up to 10 % jitter, never less.
-    starts = sorted(e["t"] for e in sim.stats()["request_log"]
+    starts = sorted(e["t"] - e["ms"] / 1000 for e in sim.stats()["request_log"]
                     if e["endpoint"] == "watch" and any(v in e["path"] for v in ids))
     assert len(starts) == 6
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.2, gaps  # ≥ one slot apart, minus the network's jitter
+    # Paced, never early: the k-th fetch starts at least k slots after the first. (A thread
+    # can start late, e.g. while another holds the GIL building its API client, and then
+    # sit closer to the next one: bunching after a delay is allowed, running ahead is not.)
+    since_first = [t - starts[0] for t in starts]
+    assert all(since >= k * 0.25 * 0.95 for k, since in enumerate(since_first)), since_first
     system.close()
 
 
