@@ -10,6 +10,8 @@ import logging
 import logging.handlers
 import re
 import sys
+import threading
+import time
 from collections.abc import Iterable, MutableMapping
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -146,3 +148,39 @@ def log_file() -> Path | None:
 
 def get_logger(name: str | None = None) -> Any:
     return structlog.get_logger(name)
+
+
+class RepeatedErrors:
+    """Log a failure that repeats (a step of a loop while a server is down) once, with its
+    traceback; then once per ``interval`` seconds with how many times it happened meanwhile;
+    and once when it works again. Thousands of identical lines help nobody."""
+
+    def __init__(self, logger: Any, interval: float = 60.0) -> None:
+        self.log = logger
+        self.interval = interval
+        self._state: dict[str, list[float]] = {}  # key -> [last logged (monotonic), count]
+        self._lock = threading.Lock()
+
+    def failed(self, key: str, event: str, **fields: Any) -> None:
+        now = time.monotonic()
+        with self._lock:
+            state = self._state.get(key)
+            if state is None:
+                self._state[key] = [now, 0]
+                first = True
+            else:
+                state[1] += 1
+                if now - state[0] < self.interval:
+                    return
+                first, repeats = False, int(state[1])
+                state[0], state[1] = now, 0
+        if first:
+            self.log.exception(event, **fields)
+        else:
+            self.log.error(f"{event} (still failing)", repeats=repeats, **fields)
+
+    def succeeded(self, key: str, event: str = "working again", **fields: Any) -> None:
+        with self._lock:
+            state = self._state.pop(key, None)
+        if state is not None:
+            self.log.info(event, failure=key, **fields)

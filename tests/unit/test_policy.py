@@ -97,3 +97,12 @@ def test_a_bug_is_internal_and_retried_like_a_transient_error(exc: Exception) ->
     assert (d.action, d.error_class) == ("retry", "internal")
     assert d.message.startswith(type(exc).__name__ + ": ")
     assert decide(exc, 3, 3, LIMITS).action == "fail"
+
+
+def test_a_database_outage_retries_without_using_an_attempt() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    exc = OperationalError("INSERT ...", {}, Exception("server closed the connection"))
+    d = decide(exc, 5, 5, LIMITS, random.Random(6))  # even on the last attempt
+    assert (d.action, d.error_class, d.refund_attempt) == ("retry", "database_unavailable", True)
+    assert 9 <= d.delay <= 11

@@ -74,6 +74,9 @@ def decide(
                         until=exc.resets_at)
     if isinstance(exc, Blocked):
         return Decision("open_breaker", exc.kind, message, refund_attempt=True)
+    if _database_unreachable(exc):  # an outage is not the job's fault: the attempt is refunded
+        return Decision("retry", "database_unavailable", message,
+                        delay=backoff_delay(1, limits, rng), refund_attempt=True)
     if isinstance(exc, Permanent | ConfigurationError):
         return Decision("fail", getattr(exc, "reason", None) or exc.kind, message)
     error_class = exc.kind if isinstance(exc, Transient) else "internal"
@@ -82,3 +85,10 @@ def decide(
     if attempts >= max_attempts:
         return Decision("fail", error_class, f"{message} (after {attempts} attempts)")
     return Decision("retry", error_class, message, delay=backoff_delay(attempts, limits, rng))
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)

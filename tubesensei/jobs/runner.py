@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from tubesensei.jobs.ledger import ClaimedJob
 from tubesensei.jobs.ledger import now_utc as ledger_now
 from tubesensei.jobs.metrics import JobMetrics
@@ -68,6 +70,41 @@ class JobContext:
 TaskFn = Callable[[JobContext], dict[str, Any] | None]
 
 
+# How long an outcome waits for the database to come back before the write is given up (the
+# reaper then recovers the job from its stale heartbeat).
+DURABLE_SECONDS = 120.0
+
+
+class Durable:
+    """Calls through to ``target`` and, when the database cannot be reached (a restart, a
+    network blip), tries again with back-off until it answers: a job's claim and its outcome
+    must not be lost to an outage of a few seconds."""
+
+    def __init__(self, target: Any, what: str) -> None:
+        self._target = target
+        self._what = what
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._target, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            deadline = time.monotonic() + DURABLE_SECONDS
+            delay = 0.2
+            while True:
+                try:
+                    return method(*args, **kwargs)
+                except (OperationalError, InterfaceError) as exc:
+                    if time.monotonic() + delay > deadline:
+                        raise
+                    log.warning("database unreachable: trying again", call=f"{self._what}.{name}",
+                                error=str(exc.orig).strip().splitlines()[0][:200],
+                                retry_in_s=round(delay, 1))
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+
+        return call
+
+
 class Executor:
     """Runs jobs for one consumer process (any number of worker threads)."""
 
@@ -77,10 +114,11 @@ class Executor:
         self.worker_id = worker_id
         self.tasks = tasks
         self.limits = system.settings.limits
-        self.control = system.control
+        self.stopping = threading.Event()
+        self.ledger = Durable(system.ledger, "ledger")
+        self.control = Durable(system.control, "control")
         self.limiter = RateLimiter(system.db, TRANSCRIPTS, self.limits.transcripts_per_minute)
         self.metrics = metrics or JobMetrics()
-        self.stopping = threading.Event()
         self.inflight: dict[int, InFlight] = {}
         self.abandoned: set[int] = set()
         self._lock = threading.Lock()
@@ -148,7 +186,7 @@ class Executor:
         failed = []
         for entry in overdue:
             hard = self.time_limits(entry.job.job_type)[1]
-            if self.system.ledger.fail(entry.job.id, self.worker_id, "timeout",
+            if self.ledger.fail(entry.job.id, self.worker_id, "timeout",
                                        f"hard time limit of {hard:g}s exceeded"):
                 failed.append(entry)
                 log.warning("job failed: hard time limit", job_id=entry.job.id,
@@ -170,7 +208,7 @@ class Executor:
             return {job_id: entry.job for job_id, entry in self.inflight.items()}
 
     def run(self, job_type: str, job_id: int) -> None:
-        job = self.system.ledger.claim(job_id, self.worker_id)
+        job = self.ledger.claim(job_id, self.worker_id)
         if job is None:
             log.debug("job not runnable, message dropped", job_id=job_id, job_type=job_type)
             return
@@ -194,7 +232,7 @@ class Executor:
         else:
             if job.id in self.abandoned:
                 return
-            ok = self.system.ledger.complete(job.id, self.worker_id, result or {})
+            ok = self.ledger.complete(job.id, self.worker_id, result or {})
             self._count("completed" if ok else "superseded")
             self.metrics.observe(job.job_type, "completed", time.monotonic() - started)
             log.info("job completed", job_id=job.id, job_type=job.job_type,
@@ -222,7 +260,7 @@ class Executor:
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     def apply(self, job: ClaimedJob, d: Decision, duration: float) -> None:
-        ledger, wid = self.system.ledger, self.worker_id
+        ledger, wid = self.ledger, self.worker_id
         fields = dict(job_id=job.id, job_type=job.job_type, entity=job.entity_id,
                       attempt=job.attempts, duration_s=round(duration, 3),
                       error_class=d.error_class, error=d.message)

@@ -6,7 +6,8 @@ heartbeats the in-flight jobs and the consumer's registry row (one UPDATE each) 
 ``workers scale``; it fails jobs past their hard time limit; it runs the reaper every 30 s and
 the periodic tasks once a minute; in burst mode it decides when the work is done.
 
-Each step is guarded on its own: one that fails is logged and the others (and the burst
+Each step is guarded on its own: one that fails is logged (once, then once a minute with a
+count while it keeps failing, e.g. while the database is down) and the others (and the burst
 check) still run, so a broken step can never keep a consumer from finishing or stopping.
 """
 
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from tubesensei.jobs import periodic
 from tubesensei.jobs.reaper import reap
-from tubesensei.logging import get_logger
+from tubesensei.logging import RepeatedErrors, get_logger
 from tubesensei.queries import jobs as Q
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Housekeeper:
         self._next_beat = self._next_state = now
         self._next_reap = now + REAPER_INTERVAL_SECONDS
         self._next_minute = next_minute()
+        self._errors = RepeatedErrors(log)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="tubesensei-house", daemon=True)
@@ -70,19 +72,21 @@ class Housekeeper:
             ("reaper", self._reaper),
             ("periodic tasks", self._periodic),
         ]
+        if self.consumer.burst:
+            steps.append(("burst check", self._burst_check))
         while not self._stop.wait(HOUSEKEEPING_INTERVAL_SECONDS):
             for what, step in steps:
                 try:
                     step()
                 except Exception:
-                    log.exception("housekeeping step failed", step=what)
-            if self.consumer.burst:
-                try:
-                    if self.burst_finished():
-                        log.info("burst finished: nothing runnable or due soon")
-                        self.consumer.stop()
-                except Exception:
-                    log.exception("housekeeping step failed", step="burst check")
+                    self._errors.failed(what, "housekeeping step failed", step=what)
+                else:
+                    self._errors.succeeded(what, "housekeeping step working again")
+
+    def _burst_check(self) -> None:
+        if self.burst_finished():
+            log.info("burst finished: nothing runnable or due soon")
+            self.consumer.stop()
 
     # -- the steps ------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Any
 from tubesensei.jobs.registry import TRANSCRIPTS
 from tubesensei.jobs.runner import Executor, InFlight
 from tubesensei.jobs.system import JobSystem
-from tubesensei.logging import get_logger
+from tubesensei.logging import RepeatedErrors, get_logger
 from tubesensei.queries.state import QueueStatus
 
 log = get_logger("tubesensei.consumer")
@@ -46,6 +46,7 @@ class WorkerPool:
         self._probe_taken = False
         self._wakes = 0  # wake-ups so far: a worker that saw none since its look may sleep
         self._next_free = 0.0  # the rate limit's next slot, refreshed by housekeeping
+        self._errors = RepeatedErrors(log)
         executor.on_queue_state_change = self.refresh_status
         executor.on_rate_limit_reserved = self._note_reservation
 
@@ -198,8 +199,10 @@ class WorkerPool:
                 try:
                     found = self._take()
                 except Exception:
-                    log.exception("reading the queue failed")
+                    self._errors.failed("queue", "reading the queue failed")
                     found = None
+                else:
+                    self._errors.succeeded("queue", "reading the queue works again")
                 if found is None:
                     wait = self._idle_wait()
                     with self._idle:  # a wake-up that came during the look is not lost
