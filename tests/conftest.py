@@ -11,6 +11,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# The test servers (tests/server), read before any test runs: every test then runs without
+# TUBESENSEI_* variables (the product would refuse these as unknown settings).
+TEST_SERVERS = {k: v for k, v in os.environ.items() if k.startswith("TUBESENSEI_TEST_")}
+for _name in TEST_SERVERS:  # gone before any fixture, of any scope, runs the product
+    del os.environ[_name]
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +69,24 @@ def tubesensei_exe() -> list[str]:
     """The installed console script (falls back to `python -m tubesensei`)."""
     exe = Path(sys.executable).with_name("tubesensei")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "tubesensei"]
+
+
+# -- server tests (tests/server): say how many were skipped and why, in one line ------------
+
+_server_skips: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2])
+        if "server test: " in reason:
+            _server_skips.append(reason.split("server test: ", 1)[1])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _server_skips:
+        why = "; ".join(sorted(set(_server_skips)))
+        terminalreporter.write_line(
+            f"{len(_server_skips)} server tests (PostgreSQL + Redis) skipped: {why}. "
+            "Set TUBESENSEI_TEST_DATABASE_URL and TUBESENSEI_TEST_REDIS_URL to run them."
+        )

@@ -96,6 +96,7 @@ class Runtime:
             from tubesensei.jobs.system import JobSystem
 
             self._jobs = JobSystem(self.settings, self.database())
+            self._jobs.queues.check_reachable(self.settings)
         return self._jobs
 
     def pipeline(self) -> Pipeline:

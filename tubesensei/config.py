@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tubesensei.errors import BadInput
@@ -32,22 +40,45 @@ class Section(BaseModel):
 
 class DatabaseSettings(Section):
     url: SecretStr | None = None
-    """SQLAlchemy URL; unset = SQLite file tubesensei.db in the data folder."""
+    """Unset = SQLite file tubesensei.db in the data folder; or postgresql+psycopg://user@host/db."""
     busy_timeout_ms: int = Field(30_000, ge=0)
     """How long a writer waits for the SQLite write lock before giving up."""
     echo: bool = False
     """Log every SQL statement (debugging only)."""
 
+    @field_validator("url")
+    @classmethod
+    def _supported_database(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_database_url(value.get_secret_value())
+        return value
+
 
 class QueueSettings(Section):
-    backend: Literal["sqlite", "redis", "postgres"] = "sqlite"
-    """Huey storage: sqlite (a file in the data folder), redis or postgres (scale-out)."""
+    backend: Literal["sqlite", "redis"] = "sqlite"
+    """Huey storage: sqlite (a file in the data folder) or redis (consumers on several machines)."""
     path: Path | None = None
     """SQLite queue file; unset = queue.db in the data folder."""
     url: SecretStr | None = None
-    """Redis/PostgreSQL URL when backend is redis or postgres."""
+    """Redis URL when backend is redis, e.g. redis://host:6379/0 (needs tubesensei[server])."""
+    prefix: str = Field("tubesensei", pattern=r"^[A-Za-z0-9_]{1,40}$")
+    """Names this deployment's queues and wake-up channel in Redis (letters, digits, _)."""
     poll_interval_seconds: float = Field(1.0, gt=0, le=60)
     """Fallback polling interval of idle workers (wake-ups are pushed; this is the safety net)."""
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            check_redis_url(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _url_for_redis(self) -> QueueSettings:
+        if self.backend == "redis" and self.url is None:
+            raise ValueError('queue.url is required when queue.backend is "redis" '
+                             "(e.g. redis://host:6379/0)")
+        return self
 
 
 class YouTubeSettings(Section):
@@ -234,6 +265,54 @@ class Settings(BaseSettings):
 
 class ConfigError(BadInput):
     """Bad configuration: the message is one line naming the file/variable, key and problem."""
+
+
+def masked_url(url: str) -> str:
+    """The URL with its password (if any) replaced by ***."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(not a URL)"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_database_url(url: str) -> None:
+    """ValueError (a one-line reason, password masked) unless TubeSensei can use ``url``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    shown = masked_url(url)
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"{shown!r} is not a database URL (SQLite, or PostgreSQL as "
+                         "postgresql+psycopg://user@host/dbname)") from None
+    backend, driver = u.get_backend_name(), u.drivername.partition("+")[2]
+    if backend == "sqlite" and driver in ("", "pysqlite", "aiosqlite"):
+        return
+    if backend == "postgresql" and driver in ("", "psycopg", "asyncpg"):
+        if not u.database:
+            raise ValueError(f"{shown}: names no database (postgresql+psycopg://user@host/dbname)")
+        return
+    raise ValueError(f"{shown}: {u.drivername} is not supported (SQLite, or PostgreSQL as "
+                     "postgresql+psycopg://user@host/dbname)")
+
+
+def check_redis_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    shown = masked_url(url)
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
+    if scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(f"{shown}: not a Redis URL (redis://host:6379/0)")
 
 
 @dataclass
@@ -466,10 +545,12 @@ def _describe_validation_error(
 ) -> str:
     first = exc.errors()[0]
     dotted = ".".join(str(p) for p in first["loc"] if not isinstance(p, int))
-    problem = first["msg"]
+    problem = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         problem = "unknown key"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if first["type"] == "value_error" and dotted in Settings.model_fields:
+        return f"{problem}{more}"  # a rule across a section's keys: the message names them
     if _has_path(init, dotted):
         where = "command line"
     elif env_name_for(dotted) in env_values or _env_parent(dotted, env_values):
@@ -533,7 +614,7 @@ def render_reference_config() -> str:
         node: Any = defaults
         for part in dotted.split("."):
             node = getattr(node, part)
-        lines.append(f"# {doc}")
+        lines.extend(f"# {line.strip()}" for line in doc.splitlines())
         lines.append(f"#   env: {env_name_for(dotted)}")
         if node is None:
             lines.append(f'# {key} = ""   # unset by default')

@@ -19,9 +19,10 @@ from tubesensei.sim import SimChannel, Simulator
 API_KEY = "AIza-pipeline-test-key"
 
 
-def make_pipeline(sim: Simulator, db_file: Path, **settings: Any) -> Pipeline:
-    """A Pipeline whose YouTube calls go to ``sim``; ``settings`` are dotted config keys."""
-    url = f"sqlite:///{db_file}"
+def make_pipeline(sim: Simulator, db_file: Path | str, **settings: Any) -> Pipeline:
+    """A Pipeline whose YouTube calls go to ``sim``; ``settings`` are dotted config keys.
+    ``db_file``: a SQLite file, or a database URL (the server tests' PostgreSQL)."""
+    url = db_file if isinstance(db_file, str) else f"sqlite:///{db_file}"
     ensure_schema(url)
     overrides = {
         "youtube.api_key": API_KEY,

@@ -4,6 +4,7 @@ periodic tasks, live scaling, metrics and stats — real consumer threads, the s
 from __future__ import annotations
 
 import itertools
+import statistics
 import threading
 import time
 import urllib.request
@@ -143,6 +144,7 @@ def test_rate_limited_transcripts_are_spaced_across_consumer_threads(sim, tmp_pa
                             TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE="240")  # 0.25 s apart
     system = JobSystem(settings)
     ids = [v.video_id for v in sim.world.videos_by_case("manual_en")][:6]
+    sim.reset_stats()  # the request log: this test's fetches only
     system.enqueue_videos(ids)
     run_burst(system, workers=4)
     assert scalar(settings, "SELECT count(*) FROM transcripts") == 6
@@ -151,11 +153,13 @@ def test_rate_limited_transcripts_are_spaced_across_consumer_threads(sim, tmp_pa
     starts = sorted(e["t"] - e["ms"] / 1000 for e in sim.stats()["request_log"]
                     if e["endpoint"] == "watch" and any(v in e["path"] for v in ids))
     assert len(starts) == 6
-    # Paced, never early: the k-th fetch starts at least k slots after the first. (A thread
-    # can start late, e.g. while another holds the GIL building its API client, and then
-    # sit closer to the next one: bunching after a delay is allowed, running ahead is not.)
-    since_first = [t - starts[0] for t in starts]
-    assert all(since >= k * 0.25 * 0.95 for k, since in enumerate(since_first)), since_first
+    # Paced: each fetch has its own slot, 0.25 s after the previous one. A thread may start
+    # late (another holding the GIL while it builds its API client) and then sit close to
+    # the next, so no single gap is asserted: the median gap is a slot, and six fetches
+    # span five slots less at most one slot of lateness (unpaced, they take ~0.1 s).
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert statistics.median(gaps) >= 0.2, gaps
+    assert starts[-1] - starts[0] >= 5 * 0.25 - 0.25, gaps
     system.close()
 
 

@@ -28,7 +28,7 @@ def test_every_key_has_a_row_with_env_name_default_and_effect() -> None:
         assert default and effect.startswith(docs[dotted].replace("|", "\\|"))
     assert rows["transcripts.languages"][1] == '`["en"]`'
     assert rows["youtube.api_key"][1] == "unset" and "Secret" in rows["youtube.api_key"][2]
-    assert "`sqlite`, `redis`, `postgres`" in rows["queue.backend"][2]
+    assert "`sqlite`, `redis`." in rows["queue.backend"][2]
     assert rows["transcripts.allow_translation"][1] == "`false`"
 
 

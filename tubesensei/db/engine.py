@@ -92,7 +92,19 @@ def create_sync_engine(
         return engine
     pool = {"pool_size": pool_size, "max_overflow": pool_size * 2} if pool_size else {
         "poolclass": NullPool}
-    return create_engine(sync_url, echo=echo, pool_pre_ping=True, **pool)
+    try:
+        return create_engine(sync_url, echo=echo, pool_pre_ping=True, **pool)
+    except ImportError:
+        raise missing_client(sync_url) from None
+
+
+def missing_client(url: URL) -> Exception:
+    from tubesensei.errors import BadInput
+
+    return BadInput(
+        f"{url.render_as_string(hide_password=True)}: PostgreSQL needs the psycopg client, "
+        "which is not installed: pip install 'tubesensei[server]' "
+        "(or pipx inject tubesensei 'psycopg[binary]')")
 
 
 class Database:
@@ -162,7 +174,10 @@ class AsyncDatabase:
             kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
         else:
             kwargs["pool_pre_ping"] = True
-        self.engine = create_async_engine(self.url, **kwargs)
+        try:
+            self.engine = create_async_engine(self.url, **kwargs)
+        except ImportError:
+            raise missing_client(self.url) from None
         if is_sqlite(self.url):
             _install_sqlite_hooks(self.engine.sync_engine, busy_timeout_ms)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -18,6 +19,11 @@ from sqlalchemy.engine import URL, make_url
 
 from tubesensei.db.engine import BEGIN_OPTION, create_sync_engine, is_sqlite, to_sync_url
 from tubesensei.errors import Failure
+
+# Keys of PostgreSQL's advisory locks: one migration at a time; one first-time creation
+# at a time (held around the check and the migration, so a second key).
+MIGRATION_LOCK = 7_140_301_915
+CREATION_LOCK = 7_140_301_916
 
 
 class SchemaError(Failure):
@@ -66,13 +72,40 @@ def _ensure_parent(url: URL) -> None:
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+@contextmanager
+def connecting(url: URL) -> Iterator[None]:
+    """Turn a database that cannot be reached or opened into one line naming it (exit 1)."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except DBAPIError as exc:
+        if not isinstance(exc.orig, Exception) or not _is_connection_error(exc):
+            raise
+        reason = (str(exc.orig).strip().splitlines() or [""])[0]
+        reason = reason.removeprefix("connection failed: ")
+        if is_sqlite(url):
+            raise Failure(f"cannot open the database {url.database}: {reason}") from None
+        raise Failure(f"cannot reach the database at "
+                      f"{url.render_as_string(hide_password=True)}: {reason}") from None
+
+
+def _is_connection_error(exc: Any) -> bool:
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    return isinstance(exc, OperationalError | DatabaseError) and (
+        exc.connection_invalidated or "connect" in str(exc.orig).lower()
+        or "database" in str(exc.orig).lower()
+    )
+
+
 def schema_state(url: str | URL, busy_timeout_ms: int = 30_000) -> SchemaState:
     sync_url = to_sync_url(url)
     if is_sqlite(sync_url) and sync_url.database and not Path(sync_url.database).exists():
         return SchemaState(None, head_revision(), True)
     engine = create_sync_engine(sync_url, busy_timeout_ms)
     try:
-        with engine.connect() as conn:
+        with connecting(sync_url), engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
             tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
     finally:
@@ -96,7 +129,9 @@ def _run(url: str | URL, busy_timeout_ms: int, action) -> None:  # type: ignore[
     # take turns, and the second finds it at head.
     writer = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
     try:
-        with writer.connect() as conn:
+        with connecting(sync_url), writer.connect() as conn:
+            if conn.dialect.name == "postgresql":  # one migrating process at a time
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             cfg = _config()
             cfg.attributes["connection"] = conn
             action(cfg)
@@ -107,9 +142,22 @@ def _run(url: str | URL, busy_timeout_ms: int, action) -> None:  # type: ignore[
 
 @contextmanager
 def _creation_lock(url: str | URL) -> Iterator[None]:
-    """Serialise first-time creation of a SQLite database between processes: a process that
-    looked while another was half-way through the migrations would see an "old" schema."""
+    """Serialise first-time creation of a database between processes: a process that looked
+    while another was half-way through the migrations would see an "old" schema. SQLite: a
+    lock file next to the database; PostgreSQL: an advisory lock (any machine)."""
     sync_url = to_sync_url(url)
+    if sync_url.get_backend_name() == "postgresql":
+        engine = create_sync_engine(sync_url)
+        try:
+            with connecting(sync_url), engine.connect() as conn:
+                conn.exec_driver_sql(f"SELECT pg_advisory_lock({CREATION_LOCK})")
+                try:
+                    yield
+                finally:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_unlock({CREATION_LOCK})")
+        finally:
+            engine.dispose()
+        return
     if (not is_sqlite(sync_url) or sync_url.database in (None, "", ":memory:")
             or sys.platform == "win32"):
         yield

@@ -89,7 +89,7 @@ class Consumer:
         self.metrics_server: Any = None
         self.reaped_at_start = 0
         self._stop = threading.Event()
-        self._listener: WakeListener | None = None
+        self._listener: Any = None  # wake-ups: WakeListener (SQLite) or RedisWaker
         self._started = 0.0
         self._signals = 0
         self._signalled = False
@@ -117,9 +117,15 @@ class Consumer:
         self.reaped_at_start = reap(system, force_orphan_scan=True).total
         self.pool.refresh_status()
         self.pool.refresh_rate_limit()
-        if system.settings.queue.backend == "sqlite":
+        queue = system.settings.queue
+        if queue.backend == "sqlite":
             self._listener = WakeListener(system.settings.resolved_data_dir, self.pool.wake)
             self._listener.start()
+        else:  # wake-ups from any machine
+            from tubesensei.jobs.redis_queue import RedisWaker
+
+            url = queue.url.get_secret_value() if queue.url else ""
+            self._listener = RedisWaker(url, queue.prefix).listen(self.pool.wake)
         self.pool.resize()
         self.housekeeper.start()
         log.info("consumer started", worker_id=self.worker_id, workers=self.pool.threads_wanted,

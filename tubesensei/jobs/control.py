@@ -72,7 +72,9 @@ class QueueControl:
         now = _now()
         with self.engine.begin() as conn:
             self._ensure(conn, queue)
-            row = conn.execute(select(STATE).where(STATE.c.queue == queue)).one()
+            # FOR UPDATE: consumers on other machines (PostgreSQL) wait here, then see it open.
+            row = conn.execute(select(STATE).where(STATE.c.queue == queue)
+                               .with_for_update()).one()
             if row.breaker_state == "open" and row.breaker_until and row.breaker_until > now:
                 return row.breaker_until  # another thread already opened it for this block
             opens = row.breaker_opens + 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, select, update
+from sqlalchemy import Engine, bindparam, case, select, text, update
 
 from tubesensei.db.models import (
     ACTIVE_JOB_STATUSES,
@@ -78,6 +78,11 @@ class ClaimedJob:
     metadata: dict[str, Any]
     session_id: int | None
 
+
+# The predicate of the partial unique index uq_processing_jobs_active_entity, as literal SQL:
+# PostgreSQL matches ON CONFLICT's arbiter index by its predicate, which it cannot do for
+# bound parameters once psycopg prepares the statement (after a few runs).
+ACTIVE_INDEX_WHERE = text("status IN (" + ", ".join(f"'{s}'" for s in ACTIVE_JOB_STATUSES) + ")")
 
 # The two statements every job runs, built once with bind parameters: building a Core
 # statement and its cache key on each call cost more than the SQLite work itself (about
@@ -143,7 +148,7 @@ class Ledger:
                         updated_at=now,
                     )
                     .on_conflict_do_nothing(
-                        index_elements=["job_type", "entity_id"], index_where=where
+                        index_elements=["job_type", "entity_id"], index_where=ACTIVE_INDEX_WHERE
                     )
                     .returning(JOBS.c.id)
                 )

@@ -1,4 +1,5 @@
-"""Huey queues: one Huey instance per queue, all in one SQLite file in the data folder.
+"""Huey queues: one Huey instance per queue, all in one SQLite file in the data folder, or
+on Redis when consumers run on several machines (jobs/redis_queue.py).
 
 Huey is the transport only: a message carries nothing but a job id (the ledger holds the
 arguments), results are not stored (the ledger holds those too), and Huey's own retries are
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from huey import RedisHuey
 from huey.api import Huey
 
-from tubesensei.config import Settings
+from tubesensei.config import Settings, masked_url
+from tubesensei.errors import BadInput, Failure
 from tubesensei.jobs.registry import JOB_TYPES, QUEUES
 from tubesensei.jobs.storage import QueueHuey
 
@@ -24,18 +25,38 @@ Message = tuple[str, int, int, datetime | None]
 
 
 def make_huey(queue: str, settings: Settings) -> Huey:
-    backend = settings.queue.backend
     common: dict[str, Any] = {"results": False, "utc": True}
-    if backend == "sqlite":
+    if settings.queue.backend == "sqlite":
         path = settings.queue_path
         path.parent.mkdir(parents=True, exist_ok=True)
         return QueueHuey(queue, filename=str(path), timeout=30, **common)
-    url = settings.queue.url.get_secret_value() if settings.queue.url else None
-    if backend == "redis":
-        return RedisHuey(queue, url=url, **common)
-    from huey.contrib.sql_huey import SqlHuey  # pragma: no cover - needs a server
+    try:
+        import redis  # noqa: F401 - huey imports it optionally: ask for it ourselves
 
-    return SqlHuey(queue, database=url, **common)  # pragma: no cover
+        from tubesensei.jobs.redis_queue import RedisQueueHuey
+    except ImportError:
+        raise BadInput(f"{redis_url(settings)}: the Redis queue needs the redis client, which is "
+                       "not installed: pip install 'tubesensei[server]' "
+                       "(or pipx inject tubesensei redis)") from None
+    # One name per queue and deployment (Redis keys are huey.redis.<name>, ...); a worker
+    # looks at each queue in turn, so it never blocks on an empty one.
+    return RedisQueueHuey(f"{settings.queue.prefix}_{queue}",
+                          url=settings.queue.url.get_secret_value() if settings.queue.url else None,
+                          blocking=False, **common)
+
+
+def transport_errors(settings: Settings) -> tuple[type[BaseException], ...]:
+    """What the queue server raises when it cannot be reached (the ledger stays the truth:
+    the reaper gives a message to every waiting job that lacks one)."""
+    if settings.queue.backend == "redis":
+        import redis
+
+        return (redis.RedisError,)
+    return ()
+
+
+def redis_url(settings: Settings) -> str:
+    return masked_url(settings.queue.url.get_secret_value()) if settings.queue.url else ""
 
 
 @dataclass
@@ -58,7 +79,8 @@ class QueueApp:
         ids: list[str] = []
         now = datetime.now(UTC)
         for job_type, job_id, priority, eta in jobs:
-            huey = self.huey_for(job_type)
+            queue = JOB_TYPES[job_type].queue
+            huey = self.hueys[queue]
             task = self.tasks[job_type].s(job_id, priority=priority)
             ids.append(task.id)
             if eta is not None and eta > now:
@@ -66,9 +88,9 @@ class QueueApp:
                 # times: the stored time must be naive UTC too, or a host whose clock is not
                 # on UTC would run the retry early or late by its offset.
                 task.eta = eta.astimezone(UTC).replace(tzinfo=None)
-                scheduled.setdefault(huey.name, []).append((huey.serialize_task(task), task.eta))
+                scheduled.setdefault(queue, []).append((huey.serialize_task(task), task.eta))
             else:
-                by_queue.setdefault(huey.name, []).append((huey.serialize_task(task), priority))
+                by_queue.setdefault(queue, []).append((huey.serialize_task(task), priority))
         for name, items in by_queue.items():
             _enqueue_many(self.hueys[name], items)
         for name, items in scheduled.items():
@@ -90,6 +112,17 @@ class QueueApp:
                 found.add(int(task.args[0]))
         return found
 
+    def check_reachable(self, settings: Settings) -> None:
+        """Failure (one line, exit 1) when the queue server does not answer."""
+        if settings.queue.backend != "redis":
+            return
+        import redis
+
+        try:
+            next(iter(self.hueys.values())).storage.conn.ping()
+        except redis.RedisError as exc:
+            raise Failure(f"cannot reach Redis at {redis_url(settings)}: {exc}") from None
+
     def close(self) -> None:
         for huey in self.hueys.values():
             huey.storage.close()
@@ -100,7 +133,7 @@ def _enqueue_many(huey: Huey, items: list[tuple[bytes, int]]) -> None:
     if bulk is not None:
         bulk(items)
         return
-    for data, priority in items:  # pragma: no cover - other backends: one by one
+    for data, priority in items:  # pragma: no cover - both our storages have a bulk write
         huey.storage.enqueue(data, priority)
 
 
@@ -109,7 +142,7 @@ def _schedule_many(huey: Huey, items: list[tuple[bytes, datetime]]) -> None:
     if bulk is not None:
         bulk(items)
         return
-    for data, eta in items:  # pragma: no cover - other backends: one by one
+    for data, eta in items:  # Redis: one by one (scheduled retries are few)
         huey.storage.add_to_schedule(data, eta)
 
 

@@ -4,8 +4,8 @@ Huey's built-in limit is a fixed window: a whole minute's calls may fire in its 
 Here each call reserves the next free slot: slot = max(now, next_at), and next_at moves on by
 ``60 / per_minute`` seconds plus a random 0–10 % (jitter only ever *adds* time, so no window
 of any length ever holds more calls than the limit allows; under a backlog the rate stays
-within ~5 % of it). The reservation is one write transaction, so processes cannot take the
-same slot.
+within ~5 % of it). The reservation is one atomic UPDATE ... RETURNING, so no two threads,
+processes or machines (PostgreSQL) ever take the same slot.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import case, update
 
 from tubesensei.db.engine import Database
 from tubesensei.db.models import RateLimit
@@ -54,22 +54,24 @@ class RateLimiter:
             return time.time()
         step = self.interval * (1.0 + self._rng.uniform(0.0, JITTER))
         now = time.time()
-        # BEGIN IMMEDIATE on SQLite: the read and the write below are one writer's turn.
+        # One atomic UPDATE takes the slot: next_at = max(next_at, now) + step, RETURNING the
+        # new value. Two consumers (threads, processes, machines) can never take one slot:
+        # the row lock (PostgreSQL) or the write lock (SQLite) serialises them.
+        later = case((LIMITS.c.next_at > now, LIMITS.c.next_at), else_=now)
         with self.db.writer.begin() as conn:
             conn.execute(
                 insert_for_engine(self.db.engine, LIMITS)
                 .values(name=self.name, next_at=0.0, waits=0)
                 .on_conflict_do_nothing(index_elements=["name"])
             )
-            current = conn.execute(
-                select(LIMITS.c.next_at).where(LIMITS.c.name == self.name)
-            ).scalar_one()
-            slot = max(now, float(current))
-            conn.execute(
+            next_at = conn.execute(
                 update(LIMITS)
                 .where(LIMITS.c.name == self.name)
-                .values(next_at=slot + step, waits=LIMITS.c.waits + (1 if slot > now else 0))
-            )
+                .values(next_at=later + step,
+                        waits=LIMITS.c.waits + case((LIMITS.c.next_at > now, 1), else_=0))
+                .returning(LIMITS.c.next_at)
+            ).scalar_one()
+        slot = float(next_at) - step
         self.last_reserved_next = slot + step
         return slot
 

@@ -21,7 +21,7 @@ from tubesensei.config import Settings
 from tubesensei.db.engine import Database
 from tubesensei.jobs.control import RELEASES, QueueControl
 from tubesensei.jobs.ledger import Created, JobSpec, Ledger
-from tubesensei.jobs.queues import Message, QueueApp, build_queue_app
+from tubesensei.jobs.queues import Message, QueueApp, build_queue_app, transport_errors
 from tubesensei.jobs.registry import (
     JOB_TYPES,
     PRIORITY_DEFAULT,
@@ -64,6 +64,8 @@ class JobSystem:
         self.queues: QueueApp = build_queue_app(
             settings, {name: self._handler(name) for name in JOB_TYPES}
         )
+        self._transport_errors = transport_errors(settings)
+        self._waker: Any = None
 
     @property
     def engine(self) -> Any:
@@ -176,16 +178,38 @@ class JobSystem:
         return created
 
     def send(self, messages: Sequence[Message]) -> None:
-        """Queue Huey messages for existing ledger rows and wake the consumers."""
+        """Queue Huey messages for existing ledger rows and wake the consumers. With the queue
+        server out of reach the rows stay without messages: the reaper gives them one."""
         if not messages:
             return
-        task_ids = self.queues.enqueue_many(messages)
+        try:
+            task_ids = self.queues.enqueue_many(messages)
+        except self._transport_errors as exc:
+            log.warning("queue unreachable: the reaper will queue these jobs when it is back",
+                        jobs=len(messages), error=f"{type(exc).__name__}: {exc}")
+            return
         self.ledger.set_task_ids(zip([m[1] for m in messages], task_ids, strict=True))
         self.wake()
 
     def wake(self) -> None:
+        """Wake idle consumers: on this machine through the data folder (SQLite queue), on
+        every machine through Redis. An optimisation only: consumers poll as well."""
         if self.settings.queue.backend == "sqlite":
             poke(self.settings.resolved_data_dir)
+            return
+        try:
+            self.waker().poke()
+        except self._transport_errors:
+            pass
+
+    def waker(self) -> Any:
+        """The Redis wake-up channel of this deployment (Redis backend only)."""
+        if self._waker is None:
+            from tubesensei.jobs.redis_queue import RedisWaker
+
+            q = self.settings.queue
+            self._waker = RedisWaker(q.url.get_secret_value() if q.url else "", q.prefix)
+        return self._waker
 
     # Huey calls these with the job id; a consumer installs the function that runs jobs.
     def _handler(self, job_type: str) -> Callable[[int], Any]:
@@ -203,6 +227,9 @@ class JobSystem:
     def close(self) -> None:
         """Close the queues (and the database, when this system opened it)."""
         self.queues.close()
+        if self._waker is not None:
+            self._waker.stop()
+            self._waker = None
         if self._owns_db:
             self.db.dispose()
             self._owns_db = False

@@ -1,12 +1,22 @@
-"""Full-text search over cleaned transcripts (SQLite FTS5 over ~30-second chunks).
+"""Full-text search over cleaned transcripts, in ~30-second passages (transcript_chunks).
 
 Query language, deliberately small: words are ANDed, a "quoted string" is a phrase, a leading
-``-`` excludes a word or phrase. Every term is passed to FTS5 as a quoted string, so no input
-(NEAR, *, ^, column filters, unbalanced quotes or parentheses) can reach FTS5's own syntax.
+``-`` excludes a word or phrase. The same parsed terms go to either database, always as
+bound values, so no input (NEAR, *, ^, &, !, column filters, unbalanced quotes or
+parentheses) can reach the engine's own query syntax:
 
-Ranking is FTS5's bm25 over every matching chunk: exact, and its cost grows with the number
-of matches (FTS5 has no top-k shortcut). benchmarks/queries measures it: a word in one chunk
-in seven of a 300k-chunk corpus takes ~30 ms, a word in nearly every chunk ~200 ms.
+- SQLite: FTS5 (tokenizer 'porter unicode61 remove_diacritics 2'), every term a quoted FTS5
+  string; ranked by bm25.
+- PostgreSQL: the ``tubesensei`` text search configuration (migration 0005: lower case,
+  accents removed, the Porter stemmer, no stop words: FTS5's behaviour), every term through
+  ``phraseto_tsquery``; ranked by ``ts_rank_cd``, negated so that lower is better on both.
+
+Results have one shape on both: the passage's video, channel, start second, a snippet with
+the matches between HIGHLIGHT_START/END, and a youtu.be link at that second.
+
+Ranking on SQLite is FTS5's bm25 over every matching chunk: exact, and its cost grows with
+the number of matches (FTS5 has no top-k shortcut). benchmarks/queries measures it: a word in
+one chunk in seven of a 300k-chunk corpus takes ~30 ms, a word in nearly every chunk ~200 ms.
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ from tubesensei.youtube.ids import ChannelRef
 
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"
+TS_CONFIG = "tubesensei"  # PostgreSQL's text search configuration (migration 0005)
+SNIPPET_WORDS = 16
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
@@ -77,8 +89,16 @@ def _quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def build_match(query: str) -> str:
-    """Translate a user query into a safe FTS5 MATCH expression."""
+@dataclass(frozen=True)
+class Terms:
+    """A parsed query: the words or phrases that must appear, and those that must not."""
+
+    include: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+
+def parse_query(query: str) -> Terms:
+    """Split a user query into terms; BadQuery when nothing in it can be searched for."""
     include: list[str] = []
     exclude: list[str] = []
     # FTS5 reads its query as a C string: a NUL would end it inside a quoted term.
@@ -89,14 +109,32 @@ def build_match(query: str) -> str:
             negated = "-" if word.startswith("-") and len(word) > 1 else ""
             phrase = word[1:] if negated else word
         if not _has_token_chars(phrase):
-            continue  # nothing the tokenizer would index: FTS5 would match no row at all
-        (exclude if negated else include).append(_quote(phrase.strip()))
+            continue  # nothing the tokenizer would index: it would match no row at all
+        (exclude if negated else include).append(phrase.strip())
     if not include:
         raise BadQuery("the query has no words to search for")
-    expr = " AND ".join(include)
-    for term in exclude:
-        expr += f" NOT {term}"
+    return Terms(tuple(include), tuple(exclude))
+
+
+def build_match(query: str) -> str:
+    """Translate a user query into a safe FTS5 MATCH expression."""
+    terms = parse_query(query)
+    expr = " AND ".join(_quote(t) for t in terms.include)
+    for term in terms.exclude:
+        expr += f" NOT {_quote(term)}"
     return expr
+
+
+def _tsquery(terms: Terms, params: dict[str, Any]) -> str:
+    """The PostgreSQL tsquery of the terms, every term a bound parameter."""
+    parts = []
+    for n, term in enumerate(terms.include):
+        params[f"i{n}"] = term
+        parts.append(f"phraseto_tsquery('{TS_CONFIG}', :i{n})")
+    for n, term in enumerate(terms.exclude):
+        params[f"x{n}"] = term
+        parts.append(f"!! phraseto_tsquery('{TS_CONFIG}', :x{n})")
+    return "(" + " && ".join(parts) + ")"
 
 
 # A filtered search tests each match's chunk against the transcripts that pass the filters:
@@ -153,6 +191,29 @@ def _ranked_sql(filtered: str, limit: int | None) -> str:
         ORDER BY score, id {"LIMIT :limit" if limit is not None else ""}"""
 
 
+_HEADLINE = (f'StartSel="{HIGHLIGHT_START}", StopSel="{HIGHLIGHT_END}", '
+             f"MaxWords={SNIPPET_WORDS}, MinWords=6, ShortWord=0")
+
+
+def _ranked_sql_postgres(tsquery: str, filtered: str, limit: int | None) -> str:
+    """Matching passages, best first: (chunk id, score, snippet). The GIN index finds the
+    matches; ts_headline, the costly part, runs for the page alone (the outer query)."""
+    return f"""
+        SELECT ranked.id, ranked.score,
+               ts_headline('{TS_CONFIG}', c.text, ranked.q, :headline)
+        FROM (SELECT c.id, -ts_rank_cd(c.tsv, q.q) AS score, q.q
+              FROM transcript_chunks c, (SELECT {tsquery} AS q) q
+              WHERE c.tsv @@ q.q{filtered}
+              ORDER BY score, c.id {"LIMIT :limit" if limit is not None else ""}) ranked
+        JOIN transcript_chunks c ON c.id = ranked.id
+        ORDER BY ranked.score, ranked.id"""
+
+
+def _count_sql_postgres(tsquery: str, filtered: str) -> str:
+    return (f"SELECT count(*) FROM transcript_chunks c, (SELECT {tsquery} AS q) q "
+            f"WHERE c.tsv @@ q.q{filtered}")
+
+
 _CHUNK_CONTEXT = text("""
     SELECT c.id, c.start_s, v.youtube_video_id, v.title, v.published_at,
            ch.youtube_channel_id, ch.title
@@ -175,25 +236,37 @@ def search_page(
     limit: int | None = 20,
     with_total: bool = True,
 ) -> tuple[list[SearchHit], int]:
-    """Ranked hits (best first) and how many chunks match in all (for "showing N of M").
+    """Ranked hits (best first) and how many passages match in all (for "showing N of M").
 
     ``channel`` (any reference) must name a stored channel (ChannelNotInCorpus otherwise);
     ``since`` is inclusive, ``until`` exclusive, both on the video's publication time.
     Raises BadQuery when the query has no words.
     """
-    match = build_match(query)
+    terms = parse_query(query)
     filtered, params = _filters(stored_channel_pk(s, channel), _utc(since), _utc(until))
-    params["match"] = match
     if limit is not None:
         params["limit"] = int(limit)
-    ranked = s.execute(_statement(_ranked_sql(filtered, limit), params), params).all()
-    total = len(ranked)
-    if with_total and limit is not None and total >= limit:
+    if s.get_bind().dialect.name == "postgresql":
+        tsquery = _tsquery(terms, params)
+        params["headline"] = _HEADLINE
+        ranked_sql = _ranked_sql_postgres(tsquery, filtered, limit)
+        count_sql = _count_sql_postgres(tsquery, filtered)
+    else:
+        params["match"] = build_match(query)
+        ranked_sql = _ranked_sql(filtered, limit)
         join = _JOIN_CHUNK if filtered else ""
         count_sql = (f"SELECT count(*) FROM transcript_chunks_fts {join} "
                      f"WHERE transcript_chunks_fts MATCH :match{filtered}")
-        count_params = {k: v for k, v in params.items() if k != "limit"}
+    ranked = s.execute(_statement(ranked_sql, params), params).all()
+    total = len(ranked)
+    if with_total and limit is not None and total >= limit:
+        count_params = {k: v for k, v in params.items() if k not in ("limit", "headline")}
         total = s.execute(_statement(count_sql, count_params), count_params).scalar_one()
+    return _hits(s, ranked), total
+
+
+def _hits(s: Session, ranked: list[Any]) -> list[SearchHit]:
+    """The page's passages with their videos and channels, in rank order."""
     context: dict[int, Any] = {}
     for start in range(0, len(ranked), _CONTEXT_BATCH):
         ids = [row[0] for row in ranked[start:start + _CONTEXT_BATCH]]
@@ -212,7 +285,7 @@ def search_page(
             snippet=snippet,
             rank=float(score),
         ))
-    return hits, total
+    return hits
 
 
 def search(

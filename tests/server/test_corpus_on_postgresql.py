@@ -1,0 +1,178 @@
+"""Search on PostgreSQL answers as SQLite's FTS5 does, and ``db copy`` moves a corpus up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.pipeline_env import make_pipeline, transcripts_by_video
+from tests.integration.test_pipeline_transcripts import HOSTILE, NO_WORDS
+from tests.jobs_helpers import run_burst, settings_for, sim_environ
+from tubesensei.pipeline.discovery import discover_channel
+from tubesensei.pipeline.transcripts import fetch_transcript
+from tubesensei.queries.search import HIGHLIGHT_END, HIGHLIGHT_START, BadQuery, search, search_page
+from tubesensei.sim import SimConfig, running_simulator
+from tubesensei.youtube.ids import ChannelRef, parse_channel_ref
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with running_simulator(SimConfig(seed=41, channel_sizes=[40, 30])) as running:
+        yield running
+
+
+def build(sim, url_or_file) -> None:
+    """Discover both channels and fetch every transcript there is, into one database."""
+    p = make_pipeline(sim, url_or_file)
+    try:
+        for channel in sim.world.channels:
+            result = discover_channel(p, ChannelRef("id", channel.channel_id))
+            for vid in result.to_transcribe:
+                fetch_transcript(p, vid)
+    finally:
+        p.close()
+        p.db.dispose()
+
+
+@pytest.fixture
+def both(sim, pg_url: str, tmp_path: Path):
+    """The same corpus in SQLite and in PostgreSQL: two Pipelines."""
+    build(sim, tmp_path / "corpus.db")
+    build(sim, pg_url)
+    lite, pg = make_pipeline(sim, tmp_path / "corpus.db"), make_pipeline(sim, pg_url)
+    yield lite, pg
+    for p in (lite, pg):
+        p.close()
+        p.db.dispose()
+
+
+def _queries(sim) -> list[str]:
+    video = sim.world.videos_by_case("manual_en")[0]
+    line = video.spoken_lines()[0].rstrip(".!?")
+    words = [w.strip(".,!?").lower() for w in " ".join(video.spoken_lines()).split()]
+    common = max(set(words), key=words.count)
+    rare = min((w for w in set(words) if len(w) > 5), key=words.count)
+    return [
+        "battery", "kite", "running", "batteries", common, rare, f"{common} {rare}",
+        f'"{line}"', f'"{" ".join(line.split()[:2])}"', "battery -kite", '-"the kite" battery',
+        "café", "Battery", "BATTERY kite", "garden sourdough", "telescope guitar",
+    ]
+
+
+def test_search_finds_the_same_passages_on_both(sim, both) -> None:
+    lite, pg = both
+    for query in _queries(sim):
+        on_lite = {(h.video_id, h.start_s) for h in lite.db.query(search, query, limit=None)}
+        on_pg = {(h.video_id, h.start_s) for h in pg.db.query(search, query, limit=None)}
+        assert on_lite == on_pg, query
+    hits, total = pg.db.query(search_page, "battery", limit=5)
+    assert len(hits) == 5 and total == len(lite.db.query(search, "battery", limit=None))
+    hit = hits[0]
+    assert HIGHLIGHT_START in hit.snippet and HIGHLIGHT_END in hit.snippet
+    assert "battery" in hit.plain_snippet("[", "]").lower()
+    assert hit.link == f"https://youtu.be/{hit.video_id}?t={int(hit.start_s)}"
+    assert [h.rank for h in hits] == sorted(h.rank for h in hits)  # best (lowest) first
+
+
+def test_filters_and_phrases_on_both(sim, both) -> None:
+    lite, pg = both
+    channel = sim.world.channels[1]
+    ref = ChannelRef("handle", channel.handle[1:])
+    for p in (lite, pg):
+        by_channel = p.db.query(search, "battery", channel=ref, limit=None)
+        assert by_channel and {h.channel_id for h in by_channel} == {channel.channel_id}
+    video = sim.world.videos_by_case("manual_en")[0]
+    phrase = " ".join(video.spoken_lines()[0].split()[:6]).rstrip(".!?")
+    on_pg = pg.db.query(search, f'"{phrase}"', limit=None)
+    assert video.video_id in {h.video_id for h in on_pg}
+    assert on_pg[0].video_id in {h.video_id for h in lite.db.query(search, f'"{phrase}"', limit=3)}
+
+
+def test_hostile_queries_are_words_on_postgresql_too(both) -> None:
+    lite, pg = both
+    for query in sorted(NO_WORDS):
+        with pytest.raises(BadQuery):
+            pg.db.query(search_page, query, limit=5)
+    for query in HOSTILE:  # any error but BadQuery fails the test
+        hits, total = pg.db.query(search_page, query, limit=None)
+        assert total >= len(hits)
+        assert ({h.video_id for h in hits}
+                == {h.video_id for h in lite.db.query(search, query, limit=None)}), query
+
+
+# -- db copy ---------------------------------------------------------------------------------
+
+
+def test_db_copy_moves_a_laptop_corpus_to_postgresql(
+    pg_url: str, tubesensei_exe: list[str], tmp_path: Path, server_env: dict[str, str]
+) -> None:
+    with running_simulator(SimConfig(seed=42, channels=2, videos_per_channel=30)) as sim:
+        laptop = tmp_path / "laptop"
+        settings = settings_for(sim.base_url, laptop)
+        from tubesensei.jobs.system import JobSystem
+
+        system = JobSystem(settings)
+        try:
+            system.enqueue_channels([parse_channel_ref(c.handle) for c in sim.world.channels])
+            run_burst(system)
+            system.create_batch("a batch", [v.video_id for v in sim.world.videos
+                                            if v.is_public][:5])
+        finally:
+            system.close()
+        env = {**os.environ, **sim_environ(sim.base_url, laptop)}
+        copy = subprocess.run([*tubesensei_exe, "db", "copy", "--to", pg_url], env=env,
+                              capture_output=True, text=True)
+        assert copy.returncode == 0, copy.stderr
+        assert "copied" in copy.stdout and "transcript_chunks" in copy.stdout
+        again = subprocess.run([*tubesensei_exe, "db", "copy", "--to", pg_url], env=env,
+                               capture_output=True, text=True)
+        assert again.returncode == 2 and again.stderr.count("\n") == 1
+        assert "is not empty" in again.stderr and "--resume" in again.stderr
+        resumed = subprocess.run([*tubesensei_exe, "db", "copy", "--to", pg_url, "--resume"],
+                                 env=env, capture_output=True, text=True)
+        assert resumed.returncode == 0 and "copied 0 rows" in resumed.stdout
+
+        lite = make_pipeline(sim, laptop / "tubesensei.db")
+        pg = make_pipeline(sim, pg_url)
+        try:
+            assert transcripts_by_video(lite).keys() == transcripts_by_video(pg).keys()
+            for query in ("battery", "kite garden", '"the battery"'):
+                assert ({h.video_id for h in lite.db.query(search, query, limit=None)}
+                        == {h.video_id for h in pg.db.query(search, query, limit=None)})
+        finally:
+            for p in (lite, pg):
+                p.close()
+                p.db.dispose()
+
+        # The team carries on from the copy: new rows get new ids, the batch's jobs run.
+        team = settings_for(sim.base_url, tmp_path / "team", **server_env)
+        system = JobSystem(team)
+        try:
+            before = system.stats()["jobs_by_status"]
+            (created,) = system.enqueue_channels([parse_channel_ref(sim.world.channels[0]
+                                                                    .channel_id)])
+            assert created.created
+            run_burst(system)
+            after = system.stats()["jobs_by_status"]
+            assert after["pending"] == after["running"] == after["failed"] == 0
+            assert after["completed"] > before["completed"]
+        finally:
+            system.close()
+
+
+def test_db_copy_refuses_bad_targets(tubesensei_exe: list[str], tmp_path: Path,
+                                     pg_url: str) -> None:
+    env = {**os.environ, "TUBESENSEI_DATA_DIR": str(tmp_path / "d")}
+    for target, code, fragment in (
+        ("mysql://u:secret@h/db", 2, "mysql://u:***@h/db"),
+        (pg_url.replace("127.0.0.1", "127.0.0.1:1").replace(":5432", ""), 1, "cannot reach"),
+    ):
+        r = subprocess.run([*tubesensei_exe, "db", "copy", "--to", target], env=env,
+                           capture_output=True, text=True)
+        assert r.returncode == code, r.stderr
+        assert r.stderr.count("\n") == 1 and fragment in r.stderr and "secret" not in r.stderr
