@@ -111,6 +111,10 @@ _COMPLETE = (
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # The claim is one statement: on PostgreSQL it runs without BEGIN/COMMIT around it
+        # (three round trips become one); SQLite keeps its own transaction handling.
+        self._single = (engine.execution_options(isolation_level="AUTOCOMMIT")
+                        if engine.dialect.name == "postgresql" else engine)
 
     # -- creation ---------------------------------------------------------------------
 
@@ -196,7 +200,7 @@ class Ledger:
     def claim(self, job_id: int, worker_id: str) -> ClaimedJob | None:
         """pending/retrying → running (attempts + 1), or None if the job is not runnable."""
         params = {"b_id": job_id, "b_worker": worker_id, "b_now": now_utc()}
-        with self.engine.begin() as conn:
+        with self._single.begin() as conn:
             row = conn.execute(_CLAIM, params).first()
         if row is None:
             return None

@@ -188,8 +188,8 @@ class JobSystem:
             log.warning("queue unreachable: the reaper will queue these jobs when it is back",
                         jobs=len(messages), error=f"{type(exc).__name__}: {exc}")
             return
+        self.wake()  # first: recording Huey's task ids is bookkeeping, not in the job's way
         self.ledger.set_task_ids(zip([m[1] for m in messages], task_ids, strict=True))
-        self.wake()
 
     def wake(self) -> None:
         """Wake idle consumers: on this machine through the data folder (SQLite queue), on

@@ -45,6 +45,11 @@ class WorkerPool:
         self._status: dict[str, QueueStatus] = {}
         self._probe_taken = False
         self._wakes = 0  # wake-ups so far: a worker that saw none since its look may sleep
+        # A queue found empty is not asked again until something may have changed: a wake-up
+        # (work submitted anywhere, retries come due) or a worker's fallback poll. With Redis
+        # every look is a round trip, and most of them were at the queues with no work.
+        self._looks = 0
+        self._empty_since: dict[str, int] = {}
         self._next_free = 0.0  # the rate limit's next slot, refreshed by housekeeping
         self._errors = RepeatedErrors(log)
         executor.on_queue_state_change = self.refresh_status
@@ -125,6 +130,7 @@ class WorkerPool:
     def wake(self) -> None:
         with self._idle:
             self._wakes += 1
+            self._looks += 1
             self._idle.notify_all()
 
     def join(self, timeout: float) -> None:
@@ -135,6 +141,8 @@ class WorkerPool:
         """Whether a thread may take a message from ``queue`` now (under self._idle)."""
         if self._running[queue] >= self.concurrency.get(queue, 0):
             return False
+        if self._empty_since.get(queue) == self._looks:
+            return False  # empty at the last look, and nothing has happened since
         status = self._status.get(queue)
         if status is not None:
             if status.blocked_until(now) is not None:
@@ -164,12 +172,15 @@ class WorkerPool:
                         self._running[queue] -= 1
                     continue
             task = None
+            with self._idle:
+                looks = self._looks
             try:
                 task = self.system.queues.hueys[queue].dequeue()
             finally:
                 if task is None:
                     with self._idle:
                         self._running[queue] -= 1
+                        self._empty_since[queue] = looks
                     if probe:
                         self.system.control.reopen_for_probe(queue)
             if task is not None:
@@ -206,8 +217,9 @@ class WorkerPool:
                 if found is None:
                     wait = self._idle_wait()
                     with self._idle:  # a wake-up that came during the look is not lost
-                        if not self._stop.is_set() and self._wakes == seen:
-                            self._idle.wait(wait)
+                        if (not self._stop.is_set() and self._wakes == seen
+                                and not self._idle.wait(wait)):
+                            self._looks += 1  # the fallback poll: look everywhere again
                     continue
                 queue, task, probe = found
                 self.executor.mark_probe(probe)
