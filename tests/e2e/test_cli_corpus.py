@@ -136,7 +136,13 @@ def test_channels_add_resolves_now_and_stores_one_row(run_cli, sim, env) -> None
         (["transcripts", "show", "@simchannel0"], "handle is not a video"),
         (["transcripts", "show", "dQw4w9WgXcQ", "--format", "docx"], "Invalid value"),
         (["transcripts", "search", "***"], "no words"),
-        (["transcripts", "search", '"" -excluded'], "no words"),
+        (["transcripts", "search", '"" -excluded'], "only excludes (-excluded)"),
+        (["transcripts", "search", 'unterminated"'], "unbalanced double quote"),
+        (["transcripts", "search", '"unbalanced quote'], "unbalanced double quote"),
+        (["transcripts", "search", "-tea"], "only excludes (-tea)"),
+        (["transcripts", "search", "-tea", '-"green tea"'], 'only excludes (-tea -"green tea")'),
+        (["transcripts", "search", "kite", "--chanel", "@x"], "no such option: --chanel"),
+        (["transcripts", "search"], "Missing argument"),
         (["transcripts", "search", "kite", "--since", "yesterday"], "Invalid value for '--since'"),
         (["transcripts", "search", "kite", "--channel", "@@"], ""),
         (["transcripts", "export", "--format", "txt"], "--out FOLDER"),
@@ -292,6 +298,22 @@ def test_transcripts_search(run_cli, sim, corpus) -> None:
     assert all(h["published_at"][:10] <= cut for h in earlier)
     assert len(later) + len(earlier) >= len(hits)  # the cut day is in both
     assert ok(run_cli("transcripts", "search", "zzzqqqxxx")).strip() == "no matches"
+
+
+def test_search_words_may_start_with_a_dash(run_cli, corpus) -> None:
+    """`search battery -kite` excludes kite (click must not read -kite as options), as the
+    same query in one argument does; the command's options still work around such words."""
+    def found(*args: str) -> list[str]:
+        return [h["link"] for h in json.loads(ok(run_cli("transcripts", "search", *args)))]
+
+    everything = found("battery", "--json")
+    without = found("battery", "-kite", "--json")
+    assert 0 < len(without) < len(everything)
+    assert without == found("battery -kite", "--json") == found("--json", "battery", "-kite")
+    assert found("-kite", "battery", "--limit", "3", "--json") == without[:3]
+    assert found("-hot", "battery", "--json") == found("battery -hot", "--json")  # no -h
+    assert "Usage: tubesensei transcripts search" in ok(run_cli("transcripts", "search", "-h"))
+    assert "Usage:" in ok(run_cli("transcripts", "search", "--help"))
 
 
 def test_transcripts_export(run_cli, sim, corpus, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.pipeline_env import make_pipeline, transcripts_by_video
-from tests.integration.test_pipeline_transcripts import HOSTILE, NO_WORDS
+from tests.integration.test_pipeline_transcripts import HOSTILE, NO_WORDS, UNBALANCED
 from tests.jobs_helpers import run_burst, settings_for, sim_environ
 from tubesensei.pipeline.discovery import discover_channel
 from tubesensei.pipeline.transcripts import fetch_transcript
@@ -95,7 +95,7 @@ def test_filters_and_phrases_on_both(sim, both) -> None:
 
 def test_hostile_queries_are_words_on_postgresql_too(both) -> None:
     lite, pg = both
-    for query in sorted(NO_WORDS):
+    for query in sorted(NO_WORDS | UNBALANCED):
         with pytest.raises(BadQuery):
             pg.db.query(search_page, query, limit=5)
     for query in HOSTILE:  # any error but BadQuery fails the test

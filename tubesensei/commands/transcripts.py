@@ -83,30 +83,42 @@ def _highlighted(hit: Any) -> Any:
     return out
 
 
-@transcripts_group.command(name="search")
-@click.argument("query")
+# "-word" excludes a word: click must pass unknown "-xyz" words through as query text, and
+# "-h" is no help flag here (it would eat "-hot"); "--help" still is.
+@transcripts_group.command(name="search", context_settings={
+    "ignore_unknown_options": True, "help_option_names": ["--help"]})
+@click.argument("words", nargs=-1, required=True)
 @click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
 @click.option("--since", type=DATE, help="Videos published on or after DATE (YYYY-MM-DD, UTC).")
 @click.option("--until", type=DATE, help="Videos published on or before DATE (whole day).")
 @limit_option(SEARCH_ROWS)
 @json_option
 @pass_app
-def transcripts_search(app: AppContext, query: str, channel: str | None,
+def transcripts_search(app: AppContext, words: tuple[str, ...], channel: str | None,
                        since: datetime | None, until: datetime | None, limit: int | None,
                        as_json: bool) -> None:
     """Full-text search of the cleaned transcripts, best matches first.
 
-    Words are ANDed; a "quoted string" is a phrase; -word excludes a word. Each hit is a
-    passage of about 30 seconds with a link to the second it starts at.
+    Words are ANDed; a "quoted string" is a phrase; -word excludes a word (a query that is
+    only exclusions, or leaves a quote open, is refused). Each hit is a passage of about 30
+    seconds with a link to the second it starts at.
 
     \b
     Example:
         tubesensei transcripts search 'dark matter' --channel @veritasium
-        tubesensei transcripts search '"standard model" -higgs' --since 2024-01-01 --json
+        tubesensei transcripts search '"standard model"' -higgs --since 2024-01-01 --json
     """
-    from tubesensei.queries.search import build_match, search_page
+    from tubesensei.queries.search import parse_query, search_page
 
-    build_match(query)  # a query with no words is bad input: refuse before opening anything
+    if words == ("-h",):
+        click.echo(click.get_current_context().get_help())
+        return
+    for word in words:  # a mistyped option is not a query word
+        if word.startswith("--") and word[2:3].isalpha():
+            raise BadInput(f"no such option: {word.split('=', 1)[0]} "
+                           "(see 'tubesensei transcripts search --help')")
+    query = " ".join(words)
+    parse_query(query)  # an unparseable query is bad input: refuse before opening anything
     ref = channel_ref(channel)
     start = since.replace(tzinfo=UTC) if since else None
     # A bare date means the whole day; a time means that instant.

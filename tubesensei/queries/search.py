@@ -1,9 +1,10 @@
 """Full-text search over cleaned transcripts, in ~30-second passages (transcript_chunks).
 
 Query language, deliberately small: words are ANDed, a "quoted string" is a phrase, a leading
-``-`` excludes a word or phrase. The same parsed terms go to either database, always as
-bound values, so no input (NEAR, *, ^, &, !, column filters, unbalanced quotes or
-parentheses) can reach the engine's own query syntax:
+``-`` excludes a word or phrase. A query with an unbalanced double quote, only exclusions or
+no word at all is refused (BadQuery) rather than searched for nothing. The same parsed terms
+go to either database, always as bound values, so no input (NEAR, *, ^, &, !, column
+filters, parentheses) can reach the engine's own query syntax:
 
 - SQLite: FTS5 (tokenizer 'porter unicode61 remove_diacritics 2'), every term a quoted FTS5
   string; ranked by bm25.
@@ -43,7 +44,8 @@ _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
 class BadQuery(BadInput, ValueError):
-    """A search query with nothing to search for (one-line message)."""
+    """A search query that cannot be searched for: an unbalanced double quote, only
+    exclusions, nothing the index holds (one-line message saying which)."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +99,23 @@ class Terms:
     exclude: tuple[str, ...]
 
 
+def _shown(query: str, width: int = 40) -> str:
+    """The query as an error message quotes it: one line, not too long."""
+    one_line = " ".join(query.split())
+    return repr(one_line if len(one_line) <= width else one_line[: width - 1] + "…")
+
+
 def parse_query(query: str) -> Terms:
-    """Split a user query into terms; BadQuery when nothing in it can be searched for."""
+    """Split a user query into terms; BadQuery when it cannot be searched for: a double quote
+    left open (the phrase would end nowhere), only exclusions (nothing to find), or no word
+    the index holds."""
     include: list[str] = []
     exclude: list[str] = []
     # FTS5 reads its query as a C string: a NUL would end it inside a quoted term.
     query = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in query)
+    if query.count('"') % 2:
+        raise BadQuery(f"unbalanced double quote in the query {_shown(query)}: "
+                       'close the phrase with another " (or leave the quotes out)')
     for m in _TOKEN.finditer(query):
         negated, phrase, word = m.group(1), m.group(2), m.group(3)
         if phrase is None:
@@ -111,8 +124,12 @@ def parse_query(query: str) -> Terms:
         if not _has_token_chars(phrase):
             continue  # nothing the tokenizer would index: it would match no row at all
         (exclude if negated else include).append(phrase.strip())
+    if not include and exclude:
+        shown = " ".join(f'-"{t}"' if " " in t else f"-{t}" for t in exclude)
+        raise BadQuery(f"the query only excludes ({shown}): add a word or phrase to search "
+                       "for")
     if not include:
-        raise BadQuery("the query has no words to search for")
+        raise BadQuery(f"the query {_shown(query)} has no words to search for")
     return Terms(tuple(include), tuple(exclude))
 
 
@@ -240,7 +257,7 @@ def search_page(
 
     ``channel`` (any reference) must name a stored channel (ChannelNotInCorpus otherwise);
     ``since`` is inclusive, ``until`` exclusive, both on the video's publication time.
-    Raises BadQuery when the query has no words.
+    Raises BadQuery when the query cannot be searched for (see parse_query).
     """
     terms = parse_query(query)
     filtered, params = _filters(stored_channel_pk(s, channel), _utc(since), _utc(until))
