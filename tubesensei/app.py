@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -62,7 +63,10 @@ class Runtime:
     ) -> Runtime:
         return cls(load_settings(config_file, overrides))
 
-    def setup_logging(self, *, to_stderr: bool = False, stream: TextIO | None = None) -> None:
+    def setup_logging(self, *, to_stderr: bool = False, stream: TextIO | None = None,
+                      optional: bool = False) -> None:
+        """Log to the log file (or to stderr for run-consumer). A command that writes nothing
+        passes ``optional``: it runs without a log file when the data folder cannot hold one."""
         s = self.settings
         secrets = s.secret_values()
         if to_stderr:
@@ -70,9 +74,20 @@ class Runtime:
                 level=s.logging.level, fmt=s.logging.format, stream=stream, secrets=secrets
             )
         else:
-            configure_logging(
-                level=s.logging.level, fmt="json", file=s.log_file, secrets=secrets
-            )
+            try:
+                configure_logging(
+                    level=s.logging.level, fmt="json", file=s.log_file, secrets=secrets
+                )
+            except OSError as exc:
+                if optional:
+                    configure_logging(level=s.logging.level, fmt="json", stream=io.StringIO(),
+                                      secrets=secrets)
+                    return
+                # Say what is wrong with the folder (a file in the way, not writable...).
+                if s.logging.file is None:
+                    check_data_dir(s.resolved_data_dir)
+                raise ConfigError(f"log file {s.log_file}: cannot be written ({exc.strerror}) "
+                                  "(key logging.file)") from None
 
     def prepare_data_dir(self) -> Path:
         return check_data_dir(self.settings.resolved_data_dir)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,55 @@ class TubeSenseiGroup(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
+        started = time.monotonic()
+        args = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        code, error = 0, None
         try:
             return super().invoke(ctx)
         except TubeSenseiError as exc:
-            raise CommandError(exc.user_message(), exc.exit_code, exc.prefix) from None
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort,
-                KeyboardInterrupt):
+            code, error = exc.exit_code, exc.user_message()
+            raise CommandError(error, code, exc.prefix) from None
+        except click.ClickException as exc:
+            code, error = exc.exit_code, exc.format_message()
+            raise
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+            raise
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            code, error = EXIT_INTERRUPTED, "interrupted"
             raise
         except Exception as exc:
+            code, error = EXIT_FAILURE, f"unexpected {type(exc).__name__}"
             if os.environ.get("TUBESENSEI_DEBUG"):
                 raise
             raise CommandError(_report_bug(exc), EXIT_FAILURE) from None
+        finally:
+            _log_command(args, code, error, time.monotonic() - started)
+
+
+def _log_command(args: list[str], code: int, error: str | None, seconds: float) -> None:
+    """One line per command in the log file (when the command opened it): what ran, how it
+    ended, how long it took. Secrets on the line are masked by the logging set-up, and the
+    value of ``config set`` for a secret key here."""
+    from tubesensei.logging import get_logger, log_file
+
+    if log_file() is None:
+        return
+    args = list(args)
+    if args[:2] == ["config", "set"] and len(args) > 3:
+        from tubesensei.config_edit import is_secret
+
+        try:
+            secret = is_secret(args[2].strip().lower())
+        except Exception:  # an unknown key: mask to be safe
+            secret = True
+        if secret:
+            args[3] = "********"
+    fields: dict[str, Any] = {"argv": args, "exit_code": code, "seconds": round(seconds, 3)}
+    if error:
+        fields["error"] = error
+    log = get_logger("tubesensei.cli")
+    (log.info if code == 0 else log.warning)("command", **fields)
 
 
 def _report_bug(exc: Exception) -> str:
@@ -99,14 +138,20 @@ def _register() -> None:
     from tubesensei.commands.demo import demo_command
     from tubesensei.commands.jobs import enqueue_group, jobs_group, run_consumer
     from tubesensei.commands.ops import queues_group, sessions_group, stats_command, workers_group
-    from tubesensei.commands.setup import config_group, db_group, init_command
+    from tubesensei.commands.setup import (
+        completion_command,
+        config_group,
+        db_group,
+        init_command,
+    )
     from tubesensei.commands.transcripts import transcripts_group
     from tubesensei.commands.tui import tui_command
     from tubesensei.sim.cli import sim as sim_group
 
     for command in (init_command, config_group, db_group, sim_group, enqueue_group, jobs_group,
                     run_consumer, sessions_group, queues_group, workers_group, stats_command,
-                    channels_group, videos_group, transcripts_group, demo_command, tui_command):
+                    channels_group, videos_group, transcripts_group, demo_command, tui_command,
+                    completion_command):
         cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""Configuration: defaults < tubesensei.toml < environment (TUBESENSEI_*) < command-line arguments.
+"""Configuration: defaults < tubesensei.toml(s) < environment (TUBESENSEI_*) < command line.
 
 Every field has a default and a one-line docstring; the repository's ``tubesensei.toml`` and
 ``docs/configuration.md`` document the same keys (tests keep them in step).
@@ -320,10 +320,15 @@ class LoadedSettings:
     """Settings plus where they came from (for ``config show``)."""
 
     settings: Settings
-    config_file: Path | None
-    file_values: dict[str, Any] = field(default_factory=dict)
+    config_files: list[Path] = field(default_factory=list)
+    file_layers: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
     env_values: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def config_file(self) -> Path | None:
+        """The most specific file read (the one whose keys win), if any."""
+        return self.config_files[-1] if self.config_files else None
 
     def source_of(self, dotted: str) -> str:
         if _has_path(self.overrides, dotted):
@@ -331,8 +336,9 @@ class LoadedSettings:
         env_name = env_name_for(dotted)
         if env_name in self.env_values:
             return f"env {env_name}"
-        if _has_path(self.file_values, dotted):
-            return str(self.config_file)
+        for path, values in reversed(self.file_layers):
+            if _has_path(values, dotted):
+                return str(path)
         return "default"
 
 
@@ -344,17 +350,30 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILENAME
 
 
-def discover_config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
-    """--config, then $TUBESENSEI_CONFIG, then ./tubesensei.toml, then the user config folder."""
+def discover_config_files(explicit: Path | None, environ: Mapping[str, str]) -> list[Path]:
+    """The config files to read, the later winning: --config PATH alone, else
+    $TUBESENSEI_CONFIG alone, else the user config file and then ./tubesensei.toml (a
+    folder's own settings win over the user's, as git's local config does over the global)."""
+    if explicit is not None:
+        return [explicit]
+    if environ.get(ENV_CONFIG):
+        return [Path(environ[ENV_CONFIG]).expanduser()]
+    files = [default_config_file(), local_config_file()]
+    return [path for path in files if path.is_file()]
+
+
+def local_config_file() -> Path:
+    """``./tubesensei.toml``: read on top of the user config when it exists."""
+    return Path.cwd() / CONFIG_FILENAME
+
+
+def explicit_config_file(explicit: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The file named by --config or $TUBESENSEI_CONFIG, if either is given."""
     if explicit is not None:
         return explicit
     if environ.get(ENV_CONFIG):
         return Path(environ[ENV_CONFIG]).expanduser()
-    local = Path.cwd() / CONFIG_FILENAME
-    if local.is_file():
-        return local
-    user = default_config_file()
-    return user if user.is_file() else None
+    return None
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -378,16 +397,22 @@ def load_settings(
     config_file: Path | None = None,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
+    files: list[Path] | None = None,
 ) -> LoadedSettings:
-    """Build the effective settings from the config file, ``environ`` (default: this process's
+    """Build the effective settings from the config files, ``environ`` (default: this process's
     environment, read once here) and ``overrides`` (dotted keys from the command line).
+    ``files`` replaces the discovery of config files (``tubesensei init`` validates before the
+    file it will create exists).
 
     Pure: the result depends on the arguments and the file alone, so threads and tests can
     load settings side by side. Raises :class:`ConfigError` with a one-line message.
     """
     env = dict(os.environ if environ is None else environ)
-    path = discover_config_file(config_file, env)
-    file_values = read_config_file(path) if path is not None else {}
+    paths = discover_config_files(config_file, env) if files is None else list(files)
+    layers = [(path, read_config_file(path)) for path in paths]
+    file_values: dict[str, Any] = {}
+    for _path, values in layers:
+        file_values = _deep_merge(file_values, values)
     env_values = {k.upper(): v for k, v in env.items() if k.upper().startswith(ENV_PREFIX)}
     env_values.pop(ENV_CONFIG, None)
     env_values.pop(ENV_DEBUG, None)
@@ -398,8 +423,8 @@ def load_settings(
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(exc, path, env_values, init)) from None
-    return LoadedSettings(settings, path, file_values, env_values, init)
+        raise ConfigError(_describe_validation_error(exc, layers, env_values, init)) from None
+    return LoadedSettings(settings, paths, layers, env_values, init)
 
 
 def iter_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -541,7 +566,8 @@ def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, An
 
 
 def _describe_validation_error(
-    exc: ValidationError, path: Path | None, env_values: Mapping[str, str], init: Mapping
+    exc: ValidationError, layers: list[tuple[Path, dict[str, Any]]],
+    env_values: Mapping[str, str], init: Mapping
 ) -> str:
     first = exc.errors()[0]
     dotted = ".".join(str(p) for p in first["loc"] if not isinstance(p, int))
@@ -555,7 +581,9 @@ def _describe_validation_error(
         where = "command line"
     elif env_name_for(dotted) in env_values or _env_parent(dotted, env_values):
         where = f"environment variable {_env_parent(dotted, env_values) or env_name_for(dotted)}"
-    elif path is not None:
+    elif layers:
+        path = next((p for p, values in reversed(layers) if _has_path(values, dotted)),
+                    layers[-1][0])
         where = f"config file {path}"
     else:
         where = "settings"
@@ -576,9 +604,10 @@ def _env_parent(dotted: str, env_values: Mapping[str, str]) -> str | None:
 _HEADER = """\
 # TubeSensei configuration.
 #
-# Found via --config PATH, then $TUBESENSEI_CONFIG, then ./tubesensei.toml, then the user
-# config folder (`tubesensei config show` prints which file is in use).
-# Precedence: command-line arguments > environment > this file > defaults.
+# Read from --config PATH, else $TUBESENSEI_CONFIG, else the user config folder with a
+# ./tubesensei.toml in the current folder on top (`tubesensei config show` prints the files
+# and where each value came from). Precedence: command-line arguments > environment > this
+# file > defaults. `tubesensei config set KEY VALUE` changes a key and keeps these comments.
 # Every key can also be set in the environment as TUBESENSEI_<SECTION>__<KEY>, for example
 # TUBESENSEI_YOUTUBE__API_KEY or TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE; lists as JSON.
 #

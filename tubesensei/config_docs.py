@@ -32,10 +32,16 @@ first:
 1. command-line options (`--data-dir`, `run-consumer --workers`, …);
 2. environment variables `TUBESENSEI_<SECTION>__<KEY>` (lists as JSON, e.g.
    `TUBESENSEI_TRANSCRIPTS__LANGUAGES='["en","de"]'`);
-3. the config file `tubesensei.toml`: `--config PATH`, else `$TUBESENSEI_CONFIG`, else
-   `./tubesensei.toml`, else the user config folder (`~/.config/tubesensei/tubesensei.toml`
-   on Linux; `tubesensei init` writes a starter file there with every key commented out);
+3. the config file `tubesensei.toml`: `--config PATH`, else `$TUBESENSEI_CONFIG`, else the
+   one in the user config folder (`~/.config/tubesensei/tubesensei.toml` on Linux;
+   `tubesensei init` writes it with every key commented out, readable only by you) with a
+   `./tubesensei.toml` in the current folder read on top of it (its keys win there);
 4. the defaults below.
+
+Change a key with `tubesensei config set KEY VALUE` (`-` as VALUE reads it from a hidden
+prompt or stdin, for secrets) and remove it with `tubesensei config unset KEY`: both edit your
+config file in place, keep its comments, check the value first, and make a file holding a
+secret readable only by you.
 
 `tubesensei config show` prints every value and where it came from. Secrets (the API key,
 proxy credentials, URLs that may hold passwords) are masked there and in every log line, and

@@ -11,7 +11,7 @@ import pytest
 from tubesensei.config import (
     ConfigError,
     Settings,
-    discover_config_file,
+    discover_config_files,
     env_name_for,
     field_docs,
     iter_fields,
@@ -88,13 +88,31 @@ def test_discovery_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     local = write(Path.cwd() / "tubesensei.toml", "")
     user = write(Path(os.environ["XDG_CONFIG_HOME"]) / "tubesensei" / "tubesensei.toml", "")
     env = {"TUBESENSEI_CONFIG": str(from_env)}
-    assert discover_config_file(explicit, env) == explicit
-    assert discover_config_file(None, env) == from_env
-    assert discover_config_file(None, {}) == local
+    assert discover_config_files(explicit, env) == [explicit]
+    assert discover_config_files(None, env) == [from_env]
+    assert discover_config_files(None, {}) == [user, local]  # the folder's file wins
     local.unlink()
-    assert discover_config_file(None, {}) == user
+    assert discover_config_files(None, {}) == [user]
     user.unlink()
-    assert discover_config_file(None, {}) is None
+    assert discover_config_files(None, {}) == []
+
+
+def test_folder_config_is_layered_over_the_user_config(tmp_path: Path) -> None:
+    """An API key in the user config still applies in a folder (a clone) with its own
+    tubesensei.toml; the folder's keys win where both set one, and config show says which
+    file each value came from."""
+    user = write(Path(os.environ["XDG_CONFIG_HOME"]) / "tubesensei" / "tubesensei.toml",
+                 '[youtube]\napi_key = "AIzaUserKey"\n[limits]\nmax_attempts = 7\n')
+    local = write(Path.cwd() / "tubesensei.toml", "[limits]\nmax_attempts = 3\n")
+    loaded = load_settings(None, {}, environ={})
+    assert loaded.settings.youtube.api_key.get_secret_value() == "AIzaUserKey"
+    assert loaded.settings.limits.max_attempts == 3
+    assert loaded.source_of("youtube.api_key") == str(user)
+    assert loaded.source_of("limits.max_attempts") == str(local)
+    assert loaded.config_file == local and loaded.config_files == [user, local]
+    write(local, "[limits]\nmax_attempts = -1\n")
+    with pytest.raises(ConfigError, match=f"config file {local}: limits.max_attempts"):
+        load_settings(None, {}, environ={})
 
 
 @pytest.mark.parametrize(

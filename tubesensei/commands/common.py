@@ -28,13 +28,14 @@ class AppContext:
         self.overrides = overrides
         self._runtime: Runtime | None = None
 
-    def runtime(self, *, log_to_stderr: bool = False) -> Runtime:
-        """Load settings once (ConfigError → exit 2) and set up logging."""
+    def runtime(self, *, log_to_stderr: bool = False, log_optional: bool = False) -> Runtime:
+        """Load settings once (ConfigError → exit 2) and set up logging (``log_optional``:
+        a command that writes nothing runs on even where no log file can be written)."""
         if self._runtime is None:
             from tubesensei.app import Runtime
 
             self._runtime = Runtime.load(self.config_file, self.overrides)
-            self._runtime.setup_logging(to_stderr=log_to_stderr)
+            self._runtime.setup_logging(to_stderr=log_to_stderr, optional=log_optional)
         return self._runtime
 
     def close(self) -> None:
