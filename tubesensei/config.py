@@ -175,6 +175,46 @@ class ScheduleSettings(Section):
     retention_days: int = Field(30, ge=1)
     """Days finished jobs are kept."""
 
+    @field_validator("rescan", "reconcile", "prune")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        check_cron(value)
+        return " ".join(value.split())
+
+
+# The five fields of a cron expression as Huey's crontab reads them (strict).
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day", 1, 31), ("month", 1, 12),
+                ("weekday", 0, 7))
+
+
+def check_cron(expr: str) -> None:
+    """ValueError naming the field unless ``expr`` is a 5-field cron expression Huey accepts:
+    ``*``, ``N``, ``A-B``, ``A-B/S``, ``*/S`` (not on weekdays) and comma lists of those."""
+    import re
+
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"{expr!r} is not a cron expression: it needs 5 fields (minute hour "
+                         f"day month weekday), got {len(fields)}")
+    for text, (name, low, high) in zip(fields, _CRON_FIELDS, strict=True):
+        for piece in text.split(","):
+            numbers: list[str] = []
+            if piece == "*":
+                continue
+            if m := re.fullmatch(r"(\d+)(?:-(\d+)(?:/(\d+))?)?", piece):
+                numbers = [n for n in m.groups()[:2] if n is not None]
+                step = m.group(3)
+            elif (m := re.fullmatch(r"\*/(\d+)", piece)) and name != "weekday":
+                step = m.group(1)
+            else:
+                raise ValueError(f"{expr!r}: {name} field {text!r} is not valid cron "
+                                 "(*, N, A-B, A-B/S, */S or lists of them)")
+            if step is not None and int(step) < 1:
+                raise ValueError(f"{expr!r}: {name} step must be at least 1")
+            for n in numbers:
+                if not low <= int(n) <= high:
+                    raise ValueError(f"{expr!r}: {name} {n} is out of range {low}-{high}")
+
 
 class MetricsSettings(Section):
     enabled: bool = True
@@ -569,25 +609,81 @@ def _describe_validation_error(
     exc: ValidationError, layers: list[tuple[Path, dict[str, Any]]],
     env_values: Mapping[str, str], init: Mapping
 ) -> str:
-    first = exc.errors()[0]
-    dotted = ".".join(str(p) for p in first["loc"] if not isinstance(p, int))
-    problem = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        problem = "unknown key"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    if first["type"] == "value_error" and dotted in Settings.model_fields:
-        return f"{problem}{more}"  # a rule across a section's keys: the message names them
-    if _has_path(init, dotted):
-        where = "command line"
-    elif env_name_for(dotted) in env_values or _env_parent(dotted, env_values):
-        where = f"environment variable {_env_parent(dotted, env_values) or env_name_for(dotted)}"
-    elif layers:
-        path = next((p for p, values in reversed(layers) if _has_path(values, dotted)),
-                    layers[-1][0])
-        where = f"config file {path}"
-    else:
-        where = "settings"
-    return f"{where}: {dotted}: {problem}{more}"
+    problems = describe_validation_errors(exc, layers, env_values, init)
+    more = len(problems) - 1
+    return problems[0] + (f" (and {more} more: `tubesensei config check` lists them)"
+                          if more else "")
+
+
+def describe_validation_errors(
+    exc: ValidationError, layers: list[tuple[Path, dict[str, Any]]],
+    env_values: Mapping[str, str], init: Mapping
+) -> list[str]:
+    """One line per problem: where it came from (command line, environment variable, which
+    config file), the key and what is wrong."""
+    problems: list[str] = []
+    for error in exc.errors():
+        dotted = ".".join(str(p) for p in error["loc"] if not isinstance(p, int))
+        problem = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            problem = "unknown key"
+        if error["type"] == "value_error" and dotted in Settings.model_fields:
+            problems.append(problem)  # a rule across a section's keys: the message names them
+            continue
+        if _has_path(init, dotted):
+            where = "command line"
+        elif env_name_for(dotted) in env_values or _env_parent(dotted, env_values):
+            name = _env_parent(dotted, env_values) or env_name_for(dotted)
+            where = f"environment variable {name}"
+        elif layers:
+            path = next((p for p, values in reversed(layers) if _has_path(values, dotted)),
+                        layers[-1][0])
+            where = f"config file {path}"
+        else:
+            where = "settings"
+        problems.append(f"{where}: {dotted}: {problem}")
+    return problems
+
+
+def check_configuration(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[LoadedSettings | None, list[str]]:
+    """Everything wrong with the configuration at once (``tubesensei config check``): every
+    unreadable file, unknown environment variable and invalid value, not just the first."""
+    env = dict(os.environ if environ is None else environ)
+    problems: list[str] = []
+    layers: list[tuple[Path, dict[str, Any]]] = []
+    for path in discover_config_files(config_file, env):
+        try:
+            layers.append((path, read_config_file(path)))
+        except ConfigError as exc:
+            problems.append(str(exc))
+    env_values = {k.upper(): v for k, v in env.items() if k.upper().startswith(ENV_PREFIX)}
+    env_values.pop(ENV_CONFIG, None)
+    env_values.pop(ENV_DEBUG, None)
+    known = _known_env_names()
+    for name in sorted(env_values):
+        if name not in known:
+            problems.append(f"environment variable {name}: unknown setting")
+            env_values.pop(name)
+    try:
+        env_tree = _env_tree(env_values)
+    except ConfigError as exc:
+        return None, [*problems, str(exc)]
+    init = _nest(dict(overrides or {}))
+    merged: dict[str, Any] = {}
+    for _path, values in layers:
+        merged = _deep_merge(merged, values)
+    merged = _deep_merge(_deep_merge(merged, env_tree), init)
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        return None, [*problems, *describe_validation_errors(exc, layers, env_values, init)]
+    if problems:
+        return None, problems
+    return LoadedSettings(settings, [p for p, _ in layers], layers, env_values, init), []
 
 
 def _env_parent(dotted: str, env_values: Mapping[str, str]) -> str | None:

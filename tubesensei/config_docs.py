@@ -41,7 +41,9 @@ first:
 Change a key with `tubesensei config set KEY VALUE` (`-` as VALUE reads it from a hidden
 prompt or stdin, for secrets) and remove it with `tubesensei config unset KEY`: both edit your
 config file in place, keep its comments, check the value first, and make a file holding a
-secret readable only by you.
+secret readable only by you. `tubesensei config check` lists every problem of the files, the
+environment and the command line at once; every command refuses an invalid setting (a cron
+expression, a URL, a range) when it starts, never later in the middle of a run.
 
 `tubesensei config show` prints every value and where it came from. Secrets (the API key,
 proxy credentials, URLs that may hold passwords) are masked there and in every log line, and

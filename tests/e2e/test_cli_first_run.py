@@ -230,3 +230,21 @@ def test_an_unexpected_error_is_logged_with_its_traceback(run_cli, tmp_path, mon
     log = (tmp_path / "data" / "logs" / "tubesensei.log").read_text()
     assert "Traceback" in log and "a bug" in log
     assert '"error": "unexpected KeyError"' in log
+
+
+def test_config_check_lists_every_problem_at_once(run_cli, monkeypatch) -> None:
+    ok = run_cli("config", "check")
+    assert ok.exit_code == 0 and "configuration OK" in ok.stdout
+    assert "youtube.api_key is not set" in ok.stdout
+    monkeypatch.setenv("TUBESENSEI_SCHEDULE__RESCAN", "not cron")
+    monkeypatch.setenv("TUBESENSEI_LIMITS__MAX_ATTEMPTS", "0")
+    bad = run_cli("config", "check")
+    assert bad.exit_code == 2
+    assert "schedule.rescan" in bad.stdout and "limits.max_attempts" in bad.stdout
+    assert bad.stderr == "Error: 2 problem(s) in the configuration (listed above)\n"
+    both = run_cli("stats")
+    assert "(and 1 more: `tubesensei config check` lists them)" in both.stderr
+    # Every other command refuses the bad cron at once instead of failing every minute.
+    monkeypatch.delenv("TUBESENSEI_LIMITS__MAX_ATTEMPTS")
+    stats = run_cli("stats")
+    assert stats.exit_code == 2 and "schedule.rescan" in stats.stderr

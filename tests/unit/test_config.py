@@ -195,3 +195,61 @@ def test_reference_file_documents_every_key() -> None:
     assert dict(iter_fields(loaded.settings)) == dict(iter_fields(Settings.model_construct()))
     assert parsed["limits"]["max_concurrent_jobs"] == 10
     json.dumps(parsed)
+
+
+CRON_CASES = ["0 */6 * * *", "0 3 * * 0", "30 4 * * *", "not cron", "* * * *", "* * * * * *",
+              "61 * * * *", "0 0 * * */2", "0 0 1-5/2 * 1-5", "0,15,30 * * 1-12 7",
+              "*/0 * * * *", "0 24 * * *", "a b c d e", "0 0 32 * *", "5-1 * * * *",
+              "0 0 0 * *", "0 0 * 13 *", "1-2-3 * * * *", "*/15 9-17 * * 1-5", ", * * * *"]
+
+
+@pytest.mark.parametrize("expr", CRON_CASES)
+def test_cron_check_agrees_with_huey(expr: str) -> None:
+    """Settings validate cron expressions when loaded, by the rules Huey's crontab applies
+    when the consumer runs them (without importing Huey at load time)."""
+    from huey import crontab
+
+    from tubesensei.config import check_cron
+
+    fields = expr.split()
+    try:
+        assert len(fields) == 5
+        crontab(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
+                day_of_week=fields[4], strict=True)
+        huey_ok = True
+    except (AssertionError, ValueError):
+        huey_ok = False
+    try:
+        check_cron(expr)
+        ours = True
+    except ValueError:
+        ours = False
+    assert ours == huey_ok
+
+
+def test_a_bad_cron_setting_is_refused_on_load() -> None:
+    with pytest.raises(ConfigError, match=r"TUBESENSEI_SCHEDULE__RESCAN: schedule\.rescan: "
+                                         r"'not cron' is not a cron expression"):
+        load_settings(None, {}, environ={"TUBESENSEI_SCHEDULE__RESCAN": "not cron"})
+
+
+def test_check_configuration_lists_every_problem(tmp_path: Path) -> None:
+    from tubesensei.config import check_configuration
+
+    cfg = write(tmp_path / "c.toml", "[limits]\nmax_attempts = 0\n[mystery]\nx = 1\n")
+    loaded, problems = check_configuration(cfg, {}, environ={
+        "TUBESENSEI_NOPE": "1", "TUBESENSEI_SCHEDULE__PRUNE": "99 * * * *"})
+    assert loaded is None
+    assert problems == [
+        "environment variable TUBESENSEI_NOPE: unknown setting",
+        f"config file {cfg}: limits.max_attempts: Input should be greater than or equal to 1",
+        "environment variable TUBESENSEI_SCHEDULE__PRUNE: schedule.prune: '99 * * * *': "
+        "minute 99 is out of range 0-59",
+        f"config file {cfg}: mystery: unknown key",
+    ]
+    broken = write(tmp_path / "b.toml", "[limits\n")
+    assert "invalid TOML" in check_configuration(broken, {}, environ={})[1][0]
+    bad_json = check_configuration(None, {}, environ={"TUBESENSEI_TRANSCRIPTS__LANGUAGES": "["})
+    assert "not valid JSON" in bad_json[1][0]
+    good, none = check_configuration(None, {}, environ={})
+    assert good is not None and none == []

@@ -143,6 +143,30 @@ def config_unset(app: AppContext, key: str) -> None:
     warn_overridden(app, key)
 
 
+@config_group.command(name="check")
+@pass_app
+def config_check(app: AppContext) -> None:
+    """Check the whole configuration (files, environment, command line) and list every
+    problem at once; exit 2 if there is any.
+
+    \b
+    Example:
+        tubesensei config check
+    """
+    from tubesensei.config import check_configuration
+
+    loaded, problems = check_configuration(app.config_file, app.overrides)
+    if problems or loaded is None:
+        for problem in problems:
+            click.echo(f"  {problem}")
+        raise BadInput(f"{len(problems)} problem(s) in the configuration (listed above)")
+    files = ", ".join(str(p) for p in loaded.config_files) or "no config file (defaults)"
+    click.echo(f"configuration OK: {files}")
+    if loaded.settings.youtube.api_key is None:
+        click.echo("note: youtube.api_key is not set: discovery needs it "
+                   "(tubesensei config set youtube.api_key -)")
+
+
 def config_target(app: AppContext) -> Path:
     """The file config set/unset edit: --config, $TUBESENSEI_CONFIG, else the user config
     (never a ./tubesensei.toml found in the current folder: in a clone it is tracked)."""
