@@ -30,6 +30,10 @@ def _run(connection: Connection) -> None:
         render_as_batch=True,
         include_name=include_name,
         compare_type=True,
+        # All migrations in one transaction, on SQLite too (alembic assumes SQLite cannot
+        # roll back DDL and commits after each one; through db/engine.py's BEGIN it can):
+        # a process killed mid-upgrade leaves the schema as it was, never half-way.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -74,6 +74,9 @@ def test_outdated_database_names_db_upgrade(run_cli, tmp_path: Path) -> None:
     engine = create_sync_engine(f"sqlite:///{tmp_path / 'data' / 'tubesensei.db'}")
     with engine.begin() as conn:  # simulate an old database by pretending the head moved on
         conn.exec_driver_sql("UPDATE alembic_version SET version_num='0001'")
+        conn.exec_driver_sql("INSERT INTO channels (youtube_channel_id, title, description, status, "
+                             "created_at, updated_at) VALUES ('UCx', 't', '', 'active', "
+                             "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
     engine.dispose()
     import tubesensei.db.schema as schema
 

@@ -70,9 +70,12 @@ def test_outdated_schema_names_the_upgrade_command(tmp_path: Path) -> None:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffffffff'")
     with pytest.raises(SchemaError, match="newer than this tubesensei"):
         ensure_schema(url)
-    # An older revision: pretend the code has a newer head.
+    # An older revision of a database that holds data: pretend the code has a newer head.
     with engine.begin() as conn:
         conn.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{head_revision()}'")
+        conn.exec_driver_sql("INSERT INTO channels (youtube_channel_id, title, description, status, "
+                             "created_at, updated_at) VALUES ('UCx', 't', '', 'active', "
+                             "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
     import tubesensei.db.schema as schema
 
     real = schema.head_revision
@@ -86,6 +89,39 @@ def test_outdated_schema_names_the_upgrade_command(tmp_path: Path) -> None:
         conn.exec_driver_sql("DROP TABLE alembic_version")
     with pytest.raises(SchemaError, match="not made by tubesensei"):
         ensure_schema(url)
+    engine.dispose()
+
+
+def test_a_first_creation_cut_short_is_finished_by_the_next_command(tmp_path: Path) -> None:
+    """kill -9 between migrations: the upgrade is one transaction (on SQLite too), so the
+    file is left empty and the next command creates it; and a database an older TubeSensei
+    left half-created (committed migration by migration, no data yet) is finished too."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'cut.db'}"
+    script = (
+        "import os, signal, sys\n"
+        "from alembic.runtime import migration\n"
+        "orig = migration.HeadMaintainer.update_to_step\n"
+        "def killed(self, step):\n"
+        "    orig(self, step)\n"
+        "    if step.revision.revision == '0003':\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "migration.HeadMaintainer.update_to_step = killed\n"
+        "from tubesensei.db.schema import ensure_schema\n"
+        "ensure_schema(sys.argv[1])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, url], capture_output=True, timeout=120)
+    assert done.returncode == -9
+    engine = create_sync_engine(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() == 0
+    assert ensure_schema(url).up_to_date
+    # Half-created by an older version: at 0001, no rows.
+    half = f"sqlite:///{tmp_path / 'half.db'}"
+    upgrade(half, "0001")
+    assert ensure_schema(half).up_to_date
     engine.dispose()
 
 

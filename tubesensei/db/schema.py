@@ -174,6 +174,24 @@ def _creation_lock(url: str | URL) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+# Tables that hold what a user made; the first migration creates them all.
+_USER_TABLES = ("channels", "videos", "processing_jobs", "processing_sessions")
+
+
+def _holds_no_data(url: str | URL) -> bool:
+    sync_url = to_sync_url(url)
+    engine = create_sync_engine(sync_url)
+    try:
+        with connecting(sync_url), engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+            if not set(_USER_TABLES) <= present:
+                return False
+            return not any(conn.exec_driver_sql(f"SELECT 1 FROM {t} LIMIT 1").first()
+                           for t in _USER_TABLES)
+    finally:
+        engine.dispose()
+
+
 def ensure_schema(url: str | URL, busy_timeout_ms: int = 30_000) -> SchemaState:
     """Create a brand-new database at head; refuse an existing one that is not at head."""
     state = schema_state(url, busy_timeout_ms)
@@ -184,7 +202,10 @@ def ensure_schema(url: str | URL, busy_timeout_ms: int = 30_000) -> SchemaState:
             state = schema_state(url, busy_timeout_ms)
             if state.up_to_date:
                 return state
-            if state.is_empty:
+            known = {rev.revision for rev in _script().walk_revisions()}
+            if state.is_empty or (state.current in known and _holds_no_data(url)):
+                # Brand-new, or a first creation cut short by an older TubeSensei that
+                # committed migration by migration: nothing to lose, finish it.
                 upgrade(url, busy_timeout_ms=busy_timeout_ms)
                 return SchemaState(state.head, state.head, False)
     known = {rev.revision for rev in _script().walk_revisions()}
