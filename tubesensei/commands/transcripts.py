@@ -20,7 +20,7 @@ from tubesensei.commands.common import (
     shown_rows,
 )
 from tubesensei.commands.output import console, hms, plain, print_json, showing, table
-from tubesensei.errors import BadInput
+from tubesensei.errors import BadInput, Failure
 
 SEARCH_ROWS = 20  # hits a table shows when --limit is not given
 DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
@@ -186,49 +186,70 @@ def _silence_stdout() -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "txt", "srt", "vtt"]),
               help="jsonl: one transcript per line; txt/srt/vtt: one file each (required).")
 @click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
-@click.option("--out", type=click.Path(path_type=Path),
-              help="jsonl: a file or folder (default: stdout); txt/srt/vtt: a folder (required).")
+@click.option("--out", type=click.Path(path_type=Path, allow_dash=True),
+              help="jsonl: a file or folder (default, or '-': stdout); txt/srt/vtt: a folder "
+                   "(required).")
+@click.option("--in-place", is_flag=True,
+              help="jsonl: write into an existing --out that is a symbolic link, device or "
+                   "FIFO as it is (refused otherwise).")
 @pass_app
 def transcripts_export(app: AppContext, fmt: str | None, channel: str | None,
-                       out: Path | None) -> None:
+                       out: Path | None, in_place: bool) -> None:
     """Export stored transcripts: JSONL for the AI phase, or txt/srt/vtt per video.
 
     Files go to <out>/<channel id>/<video id>.<ext> (a language suffix when not English).
-    Streams from the database: memory stays flat whatever the corpus size.
+    A file is written beside its name and renamed when complete; an --out that is a symbolic
+    link, a device or a FIFO is refused unless --in-place. Streams from the database: memory
+    stays flat whatever the corpus size.
 
     \b
     Example:
         tubesensei transcripts export --format jsonl > corpus.jsonl
         tubesensei transcripts export --format srt --channel @veritasium --out subtitles/
     """
-    from tubesensei.pipeline.export import export_files, export_jsonl_file, export_stream
+    from tubesensei.pipeline.export import (
+        check_target,
+        export_files,
+        export_jsonl_file,
+        export_stream,
+    )
 
     if fmt is None:  # checked here: click's own message lists the choices on four lines
         raise BadInput("missing option '--format': jsonl, txt, srt or vtt")
     ref = channel_ref(channel)
+    if out is not None and str(out) == "-":
+        out = None
     if fmt != "jsonl" and out is None:
         raise BadInput(f"--format {fmt} writes one file per video: give --out FOLDER")
-    if out is not None and fmt != "jsonl" and out.exists() and not out.is_dir():
-        raise BadInput(f"--out {out}: is a file; --format {fmt} needs a folder")
-    if out is not None and fmt == "jsonl" and not out.is_dir() and not out.parent.is_dir():
-        raise BadInput(f"--out {out}: folder {out.parent} does not exist")
+    if out is not None:
+        check_target(out, fmt, in_place=in_place)  # type: ignore[arg-type]
     db = app.runtime().database()
     if out is None:
-        stream = _stdout_utf8()
-        try:
-            export_stream(db, "jsonl", stream, channel=ref)
-        except BrokenPipeError:  # `... | head`: the reader has gone, which is fine
-            _silence_stdout()
-        finally:
-            if stream is not sys.stdout and not stream.closed:
-                stream.detach()
+        _export_to_stdout(lambda stream: export_stream(db, "jsonl", stream, channel=ref))
         return
     progress = _Progress()
-    if fmt == "jsonl" and not out.is_dir():
-        report = export_jsonl_file(db, out, channel=ref)
+    if fmt == "jsonl" and not (out.is_dir() and not out.is_symlink()):
+        report = export_jsonl_file(db, out, in_place=in_place, channel=ref)
     else:
         report = export_files(db, fmt, out, progress=progress, channel=ref)
     progress.done(report, out)
+
+
+def _export_to_stdout(write: Any) -> None:
+    """JSONL on stdout: a reader that goes away (`| head`) is fine; a full disk or an I/O
+    error behind a redirect is a failure, exit 1."""
+    stream = _stdout_utf8()
+    try:
+        write(stream)
+        stream.flush()
+    except BrokenPipeError:  # `... | head`: the reader has gone, which is fine
+        _silence_stdout()
+    except OSError as exc:
+        _silence_stdout()
+        raise Failure(f"cannot write to standard output: {exc.strerror or exc}") from None
+    finally:
+        if stream is not sys.stdout and not stream.closed:
+            stream.detach()
 
 
 @transcripts_group.command(name="reclean")

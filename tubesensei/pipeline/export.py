@@ -8,12 +8,17 @@ JSONL goes to one file (or stdout); txt/srt/vtt write one file per video under
 from __future__ import annotations
 
 import json
+import os
+import stat
+import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from tubesensei.db.engine import Database
+from tubesensei.errors import BadInput, Failure
 from tubesensei.queries.corpus import channel_pk
 from tubesensei.queries.transcripts import ExportRow, export_page
 from tubesensei.youtube.ids import ChannelRef
@@ -136,22 +141,46 @@ def export_stream(db: Database, fmt: Format, out: IO[str], **filters: Any) -> Ex
 Progress = Callable[[ExportReport], None]
 
 
+def check_target(out: Path, fmt: Format, *, in_place: bool = False) -> None:
+    """Refuse (BadInput) an --out that an export must not replace: a symbolic link, a device,
+    a FIFO or a socket are written through only with ``in_place``; a file where a folder is
+    needed; a missing parent folder."""
+    if fmt != "jsonl":
+        if out.exists() and not out.is_dir():
+            raise BadInput(f"--out {out}: is a file; --format {fmt} needs a folder")
+        return
+    if out.is_dir() and not out.is_symlink():
+        return
+    if out.is_symlink() or (out.exists() and not stat.S_ISREG(out.stat().st_mode)):
+        if in_place:
+            return
+        what = "a symbolic link" if out.is_symlink() else "not a regular file"
+        raise BadInput(f"--out {out}: is {what}; refusing to replace it (--in-place writes "
+                       "into it as it is, --out - writes to stdout)")
+    if not out.parent.is_dir():
+        raise BadInput(f"--out {out}: folder {out.parent} does not exist")
+
+
 def export_files(
     db: Database, fmt: Format, out_dir: Path, *, progress: Progress | None = None,
     **filters: Any,
 ) -> ExportReport:
     """One file per video (JSONL: one file for all) under ``out_dir``; ``progress`` is
-    called with the running report after each video."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    called with the running report after each video. Each file is written beside its final
+    name and renamed over it: a symbolic link planted there is replaced, never followed."""
+    with _writing(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
     if fmt == "jsonl":
         return export_jsonl_file(db, out_dir / "transcripts.jsonl", **filters)
     report = ExportReport()
     for row in iter_export_rows(db, **filters):
         folder = out_dir / row.channel_id
-        folder.mkdir(exist_ok=True)
         suffix = f".{row.language_code}" if row.language_code != "en" else ""
         body = render(row, fmt)
-        (folder / f"{row.video_id}{suffix}.{fmt}").write_text(body, encoding="utf-8")
+        target = folder / f"{row.video_id}{suffix}.{fmt}"
+        with _writing(target):
+            folder.mkdir(exist_ok=True)
+            _replace_atomically(target, body)
         report.videos += 1
         report.files += 1
         report.bytes += len(body.encode("utf-8"))
@@ -160,16 +189,57 @@ def export_files(
     return report
 
 
-def export_jsonl_file(db: Database, path: Path, **filters: Any) -> ExportReport:
+def export_jsonl_file(db: Database, path: Path, *, in_place: bool = False,
+                      **filters: Any) -> ExportReport:
     """JSONL into one file, written next to it first and renamed when complete (a reader
-    never sees half an export under the final name)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8", newline="\n") as fh:
+    never sees half an export under the final name). ``in_place`` writes into the existing
+    path as it is (through a symbolic link, into a device or FIFO). A write error removes
+    the partial file and is a Failure: never a success report."""
+    if in_place and (path.exists() or path.is_symlink()):
+        with _writing(path), path.open("w", encoding="utf-8", newline="\n") as fh:
             report = export_stream(db, "jsonl", fh, **filters)
-        partial.replace(path)
+        report.files = 1
+        return report
+    with _writing(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    partial = Path(tmp)
+    try:
+        with _writing(path), os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            report = export_stream(db, "jsonl", fh, **filters)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(partial, 0o666 & ~_umask())
+        with _writing(path):
+            os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
     report.files = 1
     return report
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """An OSError while writing ``path`` as one line (exit 1)."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise Failure(f"cannot write {path}: {reason}; nothing was exported there") from None
+
+
+def _replace_atomically(target: Path, body: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(body)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
