@@ -26,6 +26,12 @@ def hms(seconds: float | int | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def video_link(video_id: str, second: float | int | None = None) -> str:
+    """A youtu.be link, at a second when given."""
+    at = f"?t={int(second)}" if second is not None else ""
+    return f"https://youtu.be/{video_id}{at}"
+
+
 def paragraphs(segments: Sequence[Sequence[Any]]) -> list[tuple[float, str]]:
     """Cleaned segments ``[start, duration, text]`` as readable paragraphs with their start.
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -313,26 +312,23 @@ def test_jsonl_export_round_trip(sim, corpus) -> None:
                             for v in transcripts)
 
 
-_SRT_TIME = r"(\d\d):(\d\d):(\d\d)[,.](\d\d\d)"
+def parse_cues(body: str, fmt: str) -> list[tuple[float, float, str]]:
+    """SRT or WebVTT cues as (start, end, text), read by real parsers (srt, webvtt-py)."""
+    if fmt == "srt":
+        import srt
 
+        return [(c.start.total_seconds(), c.end.total_seconds(), c.content)
+                for c in srt.parse(body)]
+    import html
 
-def _seconds(match: tuple[str, ...]) -> float:
-    h, m, s, ms = (int(x) for x in match)
-    return h * 3600 + m * 60 + s + ms / 1000
+    import webvtt
 
+    def seconds(stamp: str) -> float:
+        h, m, s = stamp.split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
 
-def parse_cues(body: str) -> list[tuple[float, float, str]]:
-    """SRT or WebVTT cues as (start, end, text)."""
-    cues = []
-    for block in body.strip().split("\n\n"):
-        lines = block.split("\n")
-        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing is None:
-            assert lines == ["WEBVTT"]
-            continue
-        start, end = re.findall(_SRT_TIME, lines[timing])
-        cues.append((_seconds(start), _seconds(end), "\n".join(lines[timing + 1:])))
-    return cues
+    return [(seconds(c.start), seconds(c.end), html.unescape(c.text))
+            for c in webvtt.from_string(body)]
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt", "txt"])
@@ -349,7 +345,7 @@ def test_file_export_round_trip(sim, corpus, tmp_path: Path, fmt: str) -> None:
             assert body == tr.text + "\n"
             continue
         assert body.startswith("WEBVTT\n\n") if fmt == "vtt" else body.startswith("1\n")
-        cues = parse_cues(body)
+        cues = parse_cues(body, fmt)
         assert [c[2] for c in cues] == [t for _, _, t in tr.cleaned_segments]
         assert [round(c[0], 3) for c in cues] == [round(s, 3) for s, _, _ in tr.cleaned_segments]
         assert all(a[1] <= b[0] + 1e-9 and a[0] < a[1] for a, b in pairwise(cues))

@@ -185,54 +185,99 @@ def _silence_stdout() -> None:
 @transcripts_group.command(name="export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "txt", "srt", "vtt"]),
               help="jsonl: one transcript per line; txt/srt/vtt: one file each (required).")
-@click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
+@click.option("--channel", "channels", metavar="REF", multiple=True,
+              help="Only these stored channels (repeatable).")
+@click.option("--since", type=DATE, help="Videos published on or after DATE (UTC).")
+@click.option("--changed-since", type=DATE,
+              help="Transcripts stored on or after DATE (UTC): incremental exports.")
+@click.option("--language", "languages", metavar="CODE", multiple=True,
+              help="Only transcripts in this language (repeatable; en takes en-US too).")
 @click.option("--out", type=click.Path(path_type=Path, allow_dash=True),
               help="jsonl: a file or folder (default, or '-': stdout); txt/srt/vtt: a folder "
                    "(required).")
+@click.option("--name", "name", metavar="TEMPLATE",
+              help="txt/srt/vtt: file path under --out, from {id} {title} {channel_id} "
+                   "{channel_handle} {channel_title} {published:%Y-%m-%d} {language} {kind} "
+                   "(default {channel_id}/{id}).")
+@click.option("--chunks", type=click.FloatRange(min=5, max=3600), metavar="SECONDS",
+              help="jsonl: one object per passage of about SECONDS (start, end, link) "
+                   "instead of one per video.")
 @click.option("--in-place", is_flag=True,
               help="jsonl: write into an existing --out that is a symbolic link, device or "
                    "FIFO as it is (refused otherwise).")
 @pass_app
-def transcripts_export(app: AppContext, fmt: str | None, channel: str | None,
-                       out: Path | None, in_place: bool) -> None:
+def transcripts_export(app: AppContext, fmt: str | None, channels: tuple[str, ...],
+                       since: datetime | None, changed_since: datetime | None,
+                       languages: tuple[str, ...], out: Path | None, name: str | None,
+                       chunks: float | None, in_place: bool) -> None:
     """Export stored transcripts: JSONL for the AI phase, or txt/srt/vtt per video.
 
-    Files go to <out>/<channel id>/<video id>.<ext> (a language suffix when not English).
-    A file is written beside its name and renamed when complete; an --out that is a symbolic
-    link, a device or a FIFO is refused unless --in-place. Streams from the database: memory
-    stays flat whatever the corpus size.
+    Files go to <out>/<channel id>/<video id>.<ext> (a language suffix when not English), or
+    where --name puts them. A file is written beside its name and renamed when complete; an
+    --out that is a symbolic link, a device or a FIFO is refused unless --in-place. Streams
+    from the database: memory stays flat whatever the corpus size. JSONL's keys are listed
+    in docs/export.md.
 
     \b
     Example:
         tubesensei transcripts export --format jsonl > corpus.jsonl
-        tubesensei transcripts export --format srt --channel @veritasium --out subtitles/
+        tubesensei transcripts export --format jsonl --chunks 60 --out passages.jsonl
+        tubesensei transcripts export --format jsonl --changed-since 2026-11-01 > new.jsonl
+        tubesensei transcripts export --format srt --channel @veritasium --out subtitles/ \\
+            --name '{channel_handle}/{published:%Y-%m-%d}-{title}-{id}'
     """
     from tubesensei.pipeline.export import (
+        NameTemplate,
         check_target,
         export_files,
         export_jsonl_file,
         export_stream,
     )
+    from tubesensei.queries.transcripts import ExportFilter
 
     if fmt is None:  # checked here: click's own message lists the choices on four lines
         raise BadInput("missing option '--format': jsonl, txt, srt or vtt")
-    ref = channel_ref(channel)
+    refs = [channel_ref(c) for c in channels]
     if out is not None and str(out) == "-":
         out = None
     if fmt != "jsonl" and out is None:
         raise BadInput(f"--format {fmt} writes one file per video: give --out FOLDER")
+    if chunks is not None and fmt != "jsonl":
+        raise BadInput("--chunks: only with --format jsonl")
+    if name is not None and fmt == "jsonl":
+        raise BadInput("--name: only with --format txt, srt or vtt (one file per video)")
+    template = NameTemplate(name) if name is not None else None
+    codes = tuple(_language_code(code) for code in languages)
+    where = ExportFilter(
+        published_since=since.replace(tzinfo=UTC) if since else None,
+        changed_since=changed_since.replace(tzinfo=UTC) if changed_since else None,
+        languages=codes,
+    )
     if out is not None:
         check_target(out, fmt, in_place=in_place)  # type: ignore[arg-type]
     db = app.runtime().database()
     if out is None:
-        _export_to_stdout(lambda stream: export_stream(db, "jsonl", stream, channel=ref))
+        _export_to_stdout(lambda stream: export_stream(db, "jsonl", stream, where,
+                                                       chunks=chunks, channels=refs))
         return
     progress = _Progress()
     if fmt == "jsonl" and not (out.is_dir() and not out.is_symlink()):
-        report = export_jsonl_file(db, out, in_place=in_place, channel=ref)
+        report = export_jsonl_file(db, out, where, in_place=in_place, chunks=chunks,
+                                   channels=refs)
     else:
-        report = export_files(db, fmt, out, progress=progress, channel=ref)
+        report = export_files(db, fmt, out, where, progress=progress,  # type: ignore[arg-type]
+                              name=template, chunks=chunks, channels=refs)
     progress.done(report, out)
+
+
+def _language_code(code: str) -> str:
+    """A language code as YouTube writes them (en, pt-BR, zh-Hans): BadInput otherwise."""
+    import re
+
+    code = code.strip()
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", code):
+        raise BadInput(f"--language {code!r}: not a language code (en, de, pt-BR, zh-Hans)")
+    return code
 
 
 def _export_to_stdout(write: Any) -> None:

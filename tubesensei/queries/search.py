@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from tubesensei.db.models import UTCDateTime
 from tubesensei.errors import BadInput
+from tubesensei.formatting import video_link
 from tubesensei.queries.corpus import channel_pk as stored_channel_pk
 from tubesensei.youtube.ids import ChannelRef
 
@@ -61,7 +62,7 @@ class SearchHit:
 
     @property
     def link(self) -> str:
-        return f"https://youtu.be/{self.video_id}?t={int(self.start_s)}"
+        return video_link(self.video_id, self.start_s)
 
     def plain_snippet(self, start: str = "", end: str = "") -> str:
         return self.snippet.replace(HIGHLIGHT_START, start).replace(HIGHLIGHT_END, end)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from tubesensei.db.models import Channel, ProcessingJob, Transcript, TranscriptChunk, Video
@@ -161,15 +160,20 @@ class ExportRow:
     word_count: int
 
 
-def export_page(
-    s: Session,
-    after: int,
-    limit: int,
-    *,
-    channel_pk: int | None = None,
-    session_id: int | None = None,
-    video_ids: Sequence[str] | None = None,
-) -> list[ExportRow]:
+@dataclass(frozen=True)
+class ExportFilter:
+    """Which stored transcripts an export takes (all given conditions hold)."""
+
+    channel_pks: tuple[int, ...] = ()
+    session_id: int | None = None
+    video_ids: tuple[str, ...] | None = None
+    published_since: datetime | None = None  # videos published at or after
+    changed_since: datetime | None = None  # transcripts stored (fetched) at or after
+    languages: tuple[str, ...] = ()  # "en" takes en, en-US, en-GB...
+
+
+def export_page(s: Session, after: int, limit: int,
+                where: ExportFilter = ExportFilter()) -> list[ExportRow]:
     """The next ``limit`` stored transcripts after transcript id ``after``, in storing order:
     keyset paging on the primary key (an index range however far an export has got)."""
     stmt = (
@@ -180,15 +184,23 @@ def export_page(
         .order_by(Transcript.id)
         .limit(limit)
     )
-    if channel_pk is not None:
-        stmt = stmt.where(Video.channel_id == channel_pk)
-    if video_ids is not None:
-        stmt = stmt.where(Video.youtube_video_id.in_(list(video_ids)))
-    if session_id is not None:
+    if where.channel_pks:
+        stmt = stmt.where(Video.channel_id.in_(where.channel_pks))
+    if where.video_ids is not None:
+        stmt = stmt.where(Video.youtube_video_id.in_(list(where.video_ids)))
+    if where.published_since is not None:
+        stmt = stmt.where(Video.published_at >= where.published_since)
+    if where.changed_since is not None:
+        stmt = stmt.where(Transcript.fetched_at >= where.changed_since)
+    if where.languages:
+        stmt = stmt.where(or_(*(
+            or_(Transcript.language_code == code, Transcript.language_code.like(f"{code}-%"))
+            for code in where.languages)))
+    if where.session_id is not None:
         job = aliased(ProcessingJob)
         stmt = stmt.where(
             select(job.id)
-            .where(job.session_id == session_id, job.entity_id == Video.youtube_video_id)
+            .where(job.session_id == where.session_id, job.entity_id == Video.youtube_video_id)
             .exists()
         )
     return [
