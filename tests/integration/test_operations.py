@@ -7,6 +7,7 @@ import itertools
 import statistics
 import threading
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -293,7 +294,18 @@ def test_workers_scale_changes_concurrency_live_and_metrics_tell_the_truth(
         system.control.pause("discovery")
         port = consumer.metrics_server.server_port
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        for path in ("/", "/favicon.ico", "/metricsx"):
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5)
+            assert missing.value.code == 404
     families = {f.name: f for f in text_string_to_metric_families(body)}
+    # Prometheus conventions: no *_created series; the standard process and python
+    # collectors; one label name for a job type everywhere.
+    assert "_created" not in body
+    assert {"process_cpu_seconds", "process_resident_memory_bytes", "python_info",
+            "python_gc_objects_collected"} <= set(families)
+    labels = {name for f in families.values() for s in f.samples for name in s.labels}
+    assert "task" not in labels and "job_type" in labels
     tasks = {(s.labels["job_type"], s.labels["outcome"]): s.value
              for s in families["tubesensei_tasks"].samples if s.name == "tubesensei_tasks_total"}
     assert tasks[("extract_transcript", "completed")] == 3

@@ -13,7 +13,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -21,12 +30,21 @@ from tubesensei.jobs.registry import QUEUES
 from tubesensei.jobs.system import JobSystem
 from tubesensei.queries.state import job_counts, live_workers, queue_statuses, quota_today
 
+# Counters' *_created series double the output and no dashboard reads them.
+disable_created_metrics()
+
 
 class JobMetrics:
     """This process's task metrics (the executor records into them)."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+        if registry is None:
+            # The process's own figures, as every Prometheus exporter has them.
+            registry = CollectorRegistry()
+            ProcessCollector(registry=registry)
+            PlatformCollector(registry=registry)
+            GCCollector(registry=registry)
+        self.registry = registry
         self.shared_registered = False
         self.tasks = Counter("tubesensei_tasks_total", "Task runs by job type and outcome.",
                              ["job_type", "outcome"], registry=self.registry)
@@ -114,9 +132,31 @@ class SharedStateCollector(Collector):
 
 
 def serve_metrics(system: JobSystem, metrics: JobMetrics, host: str, port: int) -> Any:
-    """Start the HTTP endpoint in a daemon thread; returns the server (``.server_port``)."""
-    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    """Start the HTTP endpoint in a daemon thread; returns the server (``.server_port``,
+    ``.shutdown()``). ``/metrics`` answers (gzip when asked); any other path is 404."""
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
     if not metrics.shared_registered:
         metrics.registry.register(SharedStateCollector(system))
         metrics.shared_registered = True
+    exposition = make_wsgi_app(metrics.registry)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO", "") in ("/metrics", "/metrics/"):
+            return exposition(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"Not found: metrics are at /metrics\n"]
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = make_server(host, port, app, ThreadingWSGIServer, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, name="tubesensei-metrics",
+                              daemon=True)
+    thread.start()
     return server
