@@ -144,3 +144,25 @@ def test_resuming_a_queue_releases_jobs_waiting_for_it(run_cli, sim, tmp_path: P
     ok(run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics"))
     (row,) = json.loads(ok(run_cli("jobs", "list", "--type", "discover_channel", "--json")))
     assert row["status"] == "completed" and row["attempts"] == 1
+
+
+def test_a_cancelled_job_is_retried_by_id_or_with_cancelled(run_cli, sim, tmp_path: Path) -> None:
+    manual = [v.video_id for v in sim.world.videos_by_case("manual_en")][:3]
+    ok(run_cli("enqueue", "video", *manual))
+    ok(run_cli("jobs", "cancel", "1", "2", "3"))
+    settings = settings_for(sim.base_url, tmp_path / "data")
+    cancelled = "SELECT count(*) FROM processing_jobs WHERE status='cancelled'"
+    assert scalar(settings, cancelled) == 3
+    assert "re-queued 0 failed job(s)" in ok(run_cli("jobs", "retry"))  # failed ones only
+    assert "re-queued 1 job(s)" in ok(run_cli("jobs", "retry", "1"))
+    assert "re-queued 2 job(s)" in ok(run_cli("jobs", "retry", "--cancelled"))
+    assert scalar(settings, cancelled) == 0
+    assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status='pending' "
+                            "AND attempts=0") == 3
+    ok(run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics"))
+    jobs = json.loads(ok(run_cli("jobs", "list", "--json")))
+    assert [(j["status"], j["attempts"]) for j in jobs] == [("completed", 1)] * 3
+    # A job that is neither failed nor cancelled: one line, exit 1, nothing changes.
+    done = run_cli("jobs", "retry", "1")
+    assert done.exit_code == 1
+    assert done.stderr == "Error: job 1 is completed: only failed or cancelled jobs are retried\n"

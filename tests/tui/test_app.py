@@ -140,13 +140,30 @@ async def test_cancel_a_queued_job(make_app, seeded_settings) -> None:
         await pilot.press("2")
         table = await jobs_shown(pilot)
         assert rows(table)[0][0] == str(job.job_id)  # newest first, the cursor on it
+        await pilot.press("c")  # cancelling cannot be taken back by accident: it asks
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        body = text(app.screen.query_one("#dialog-body"))
+        assert f"Job {job.job_id}" in body and "BBBBBBBBBB1" in body and "pending" in body
+        await pilot.press("n")  # changed my mind: nothing happens
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ != "ConfirmScreen")
+        await pilot.pause(0.3)
+        assert status_of(seeded_settings, job.job_id) == "pending"
         await pilot.press("c")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
         await wait_until(pilot, lambda: status_of(seeded_settings, job.job_id) == "cancelled",
                          what="job cancelled in the ledger")
         await wait_until(pilot, lambda: rows(table)[0][3] == "cancelled")
         await pilot.press("c")  # nothing left to cancel: a warning, no change
         await pilot.pause(0.2)
         assert status_of(seeded_settings, job.job_id) == "cancelled"
+        assert app.screen.__class__.__name__ != "ConfirmScreen"
+        await pilot.press("r")  # a cancelled job comes back: pending again, with a message
+        await wait_until(pilot, lambda: status_of(seeded_settings, job.job_id) == "pending",
+                         what="cancelled -> pending in the ledger")
+        await wait_until(pilot, lambda: rows(table)[0][3] == "pending")
+        assert scalar(seeded_settings, "SELECT attempts FROM processing_jobs WHERE id=:i",
+                      i=job.job_id) == 0  # it never ran: it still has all its attempts
 
 
 async def test_retry_a_failed_job_that_used_its_attempts(make_app, seeded_settings) -> None:

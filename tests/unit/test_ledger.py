@@ -188,6 +188,23 @@ def test_retry_failed_respects_attempts_unless_forced(ledger: Ledger, db) -> Non
     assert video_status(db) == "queued"
 
 
+def test_retry_brings_back_cancelled_jobs_by_id_or_when_asked(ledger: Ledger, db) -> None:
+    queued = new_job(ledger)
+    ran = new_job(ledger, entity="vid00000002", max_attempts=1)
+    ledger.claim(ran, "w")  # it used its only attempt, then somebody cancelled it
+    ledger.cancel([queued, ran])
+    ledger.cancel_running(ran, "w")
+    assert row(db, queued)["status"] == row(db, ran)["status"] == "cancelled"
+    assert ledger.retry_failed() == []  # a plain retry is for failed jobs only
+    assert [m[1] for m in ledger.retry_failed(job_id=queued)] == [queued]
+    r = row(db, queued)
+    assert (r["status"], r["attempts"], r["finished_at"]) == ("pending", 0, None)
+    assert video_status(db) == "queued"
+    assert [m[1] for m in ledger.retry_failed(cancelled=True)] == [ran]
+    r = row(db, ran)  # it keeps what it used, but always gets one more attempt
+    assert (r["status"], r["attempts"], r["cancel_requested"]) == ("pending", 0, False)
+
+
 def test_retry_leaves_a_job_whose_entity_has_another_active_job(ledger: Ledger, db) -> None:
     failed = new_job(ledger)
     ledger.claim(failed, "w")

@@ -206,21 +206,26 @@ def jobs_cancel(app: AppContext, job_ids: tuple[int, ...], session_id: int | Non
 @click.argument("job_id", type=int, required=False)
 @click.option("--type", "job_type", type=JOB_TYPE_CHOICE, help="Retry failed jobs of this type.")
 @click.option("--session", "session_id", type=int, help="Retry a session's failed jobs.")
+@click.option("--cancelled", is_flag=True, help="Also cancelled jobs (undoes `jobs cancel`; "
+              "a job given by id is retried when cancelled anyway).")
 @click.option("--force", is_flag=True, help="Also jobs that used all their attempts (and give "
               "them their attempts back).")
 @pass_app
 def jobs_retry(app: AppContext, job_id: int | None, job_type: str | None,
-               session_id: int | None, force: bool) -> None:
-    """Re-queue failed jobs that still have attempts (all of them with --force).
+               session_id: int | None, cancelled: bool, force: bool) -> None:
+    """Re-queue failed jobs that still have attempts (all of them with --force), and
+    cancelled jobs: one by id, or all that match with --cancelled.
 
     \b
     Example:
         tubesensei jobs retry --type extract_transcript
         tubesensei jobs retry 42 --force
+        tubesensei jobs retry --session 3 --cancelled
     """
     count = app.runtime().jobs().retry(job_id=job_id, job_type=job_type,
-                                       session_id=session_id, force=force)
-    click.echo(f"re-queued {count} failed job(s)")
+                                       session_id=session_id, force=force, cancelled=cancelled)
+    what = "job(s)" if (cancelled or job_id is not None) else "failed job(s)"
+    click.echo(f"re-queued {count} {what}")
     if not count and not force:
         click.echo("(jobs that used all their attempts need --force)")
 

@@ -313,14 +313,19 @@ class Ledger:
         return [r[0] for r in rows], list(requested)
 
     def retry_failed(self, *, job_id: int | None = None, job_type: str | None = None,
-                     session_id: int | None = None, force: bool = False
-                     ) -> list[tuple[str, int, int, None]]:
+                     session_id: int | None = None, force: bool = False,
+                     cancelled: bool = False) -> list[tuple[str, int, int, None]]:
         """failed → pending for jobs that still have attempts (all of them with ``force``,
-        which also gives them their attempts back). A job whose entity has another active
-        job meanwhile is left alone. Returns the messages to send."""
+        which also gives them their attempts back); with ``cancelled`` (or a ``job_id``)
+        cancelled → pending too. A cancelled job keeps its attempts but always gets at least
+        one more: cancelling was a person's choice, not the job's failure. A job whose
+        entity has another active job meanwhile is left alone. Returns the messages to send."""
         now = now_utc()
         other = JOBS.alias("other")
-        conds = [JOBS.c.status == "failed"]
+        with_cancelled = cancelled or job_id is not None
+        is_cancelled = JOBS.c.status == "cancelled"
+        conds = [JOBS.c.status.in_(("failed", "cancelled")) if with_cancelled
+                 else JOBS.c.status == "failed"]
         if job_id is not None:
             conds.append(JOBS.c.id == job_id)
         if job_type is not None:
@@ -328,7 +333,7 @@ class Ledger:
         if session_id is not None:
             conds.append(JOBS.c.session_id == session_id)
         if not force:
-            conds.append(JOBS.c.attempts < JOBS.c.max_attempts)
+            conds.append(is_cancelled | (JOBS.c.attempts < JOBS.c.max_attempts))
         conds.append(~select(other.c.id).where(
             other.c.job_type == JOBS.c.job_type, other.c.entity_id == JOBS.c.entity_id,
             other.c.status.in_(ACTIVE_JOB_STATUSES)).exists())
@@ -336,6 +341,11 @@ class Ledger:
                                       worker_id=None, next_retry_at=None, cancel_requested=False)
         if force:
             values["attempts"] = 0
+        elif with_cancelled:
+            values["attempts"] = case(
+                (is_cancelled & (JOBS.c.attempts >= JOBS.c.max_attempts),
+                 JOBS.c.max_attempts - 1),
+                else_=JOBS.c.attempts)
         with self.engine.begin() as conn:
             rows = conn.execute(
                 update(JOBS).where(*conds).values(**values)

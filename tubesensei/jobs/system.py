@@ -19,6 +19,7 @@ from typing import Any
 
 from tubesensei.config import Settings
 from tubesensei.db.engine import Database
+from tubesensei.errors import Failure
 from tubesensei.jobs.control import RELEASES, QueueControl
 from tubesensei.jobs.ledger import Created, JobSpec, Ledger
 from tubesensei.jobs.queues import Message, QueueApp, build_queue_app, transport_errors
@@ -122,13 +123,20 @@ class JobSystem:
         return self.ledger.cancel(ids)
 
     def retry(self, *, job_id: int | None = None, job_type: str | None = None,
-              session_id: int | None = None, force: bool = False) -> int:
+              session_id: int | None = None, force: bool = False,
+              cancelled: bool = False) -> int:
         """Re-queue failed jobs that still have attempts (all, with fresh attempts, with
-        ``force``); how many were re-queued. An unknown job raises NotFound."""
+        ``force``), and cancelled ones: a job named by id, or all that match with
+        ``cancelled`` (this undoes ``cancel``). How many were re-queued. An unknown job
+        raises NotFound, one that is neither failed nor cancelled Failure."""
         if job_id is not None:
-            self.db.query(get_job, job_id)
+            status = self.db.query(get_job, job_id)["status"]
+            if status not in ("failed", "cancelled"):
+                raise Failure(f"job {job_id} is {status}: only failed or cancelled jobs are "
+                              "retried")
         messages = self.ledger.retry_failed(job_id=job_id, job_type=job_type,
-                                            session_id=session_id, force=force)
+                                            session_id=session_id, force=force,
+                                            cancelled=cancelled)
         self.send(messages)
         return len(messages)
 

@@ -226,7 +226,21 @@ class JobsView(DataView):
             self.notify(f"Job {row['id']} is {row['status']}: nothing to cancel.",
                         severity="warning")
             return
-        self.cancel_jobs([int(row["id"])])
+        from tubesensei.tui.screens.confirm import ConfirmScreen
+
+        job_id = int(row["id"])
+        what = f"{SHORT_TYPES.get(row['job_type'], row['job_type'])} {row['entity_id']}"
+        stop = ("it stops at its next checkpoint" if row["status"] == "running"
+                else "it will not run")
+
+        def chosen(answer: str | None) -> None:
+            if answer == "y":
+                self.cancel_jobs([job_id])
+
+        self.app.push_screen(ConfirmScreen(
+            "Cancel this job?",
+            f"Job {job_id} ({what}) is {row['status']}: {stop}. Retry brings it back (r)."),
+            chosen)
 
     @work(group="job-actions", exit_on_error=False)
     async def cancel_jobs(self, job_ids: list[int]) -> None:
@@ -247,12 +261,12 @@ class JobsView(DataView):
         row = self._selected_job()
         if row is None:
             return
-        if row["status"] != "failed":
-            self.notify(f"Job {row['id']} is {row['status']}: only failed jobs are retried.",
-                        severity="warning")
+        if row["status"] not in ("failed", "cancelled"):
+            self.notify(f"Job {row['id']} is {row['status']}: only failed or cancelled jobs "
+                        "are retried.", severity="warning")
             return
         job_id = int(row["id"])
-        if row["attempts"] < row["max_attempts"]:
+        if row["status"] == "cancelled" or row["attempts"] < row["max_attempts"]:
             self.retry_jobs(job_id=job_id, what=f"job {job_id}")
             return
         from tubesensei.tui.screens.confirm import ConfirmScreen
