@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,93 @@ def test_run_consumer_logs_json_to_stderr(tubesensei_exe, sim, tmp_path: Path) -
     completed = next(e for e in events if e["event"] == "job completed")
     assert {"job_id", "job_type", "entity", "attempt", "duration_s"} <= set(completed)
     assert "sim-key-123456" not in out.stderr
+
+
+def test_burst_summary_names_an_open_breaker_and_when_it_probes(
+        run_cli, sim, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUBESENSEI_LIMITS__BLOCKED_COOLDOWN_SECONDS", "600")
+    sim.set_faults(blocked=True)
+    videos = [v.video_id for v in sim.world.videos_by_case("manual_en")][:2]
+    assert run_cli("enqueue", "video", *videos).exit_code == 0
+    out = run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics")
+    assert out.exit_code == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("consumer stopped after ") and "retrying" in lines[0]
+    assert any(line.startswith("still waiting in transcripts: retrying 2, next retry at ")
+               for line in lines), out.stdout
+    (breaker,) = [line for line in lines if "circuit breaker open" in line]
+    assert re.match(r"transcripts circuit breaker open since \d\d:\d\d:\d\d UTC \(opened 1× in "
+                    r"a row: .+\); next probe at \d\d:\d\d:\d\d UTC, its 2 waiting job\(s\) run "
+                    r"once it gets through$", breaker), breaker
+
+
+def test_burst_summary_names_a_quota_pause_and_when_held_jobs_run(run_cli, sim) -> None:
+    sim.set_faults(quota_per_day=0)
+    assert run_cli("enqueue", "channel", sim.world.channels[0].handle).exit_code == 0
+    out = run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics")
+    assert out.exit_code == 0, out.stderr
+    from tubesensei.commands.live import clock
+
+    resets = json.loads(run_cli("stats", "--json").stdout)["quota"]["resets_at"]
+    when = clock(datetime.fromisoformat(resets))
+    assert f"still waiting in discovery: retrying 1, next retry at {when}" in out.stdout
+    assert (f"discovery is paused for the Data API quota until {when} (the quota's reset): "
+            "its 1 waiting job(s) run then") in out.stdout
+
+
+def test_workers_above_the_cap_says_so_once(run_cli, sim) -> None:
+    out = run_cli("run-consumer", "--workers", "20", "--burst", "--burst-wait", "0",
+                  "--no-metrics")
+    assert out.exit_code == 0, out.stderr
+    notice = ("--workers 20 is above limits.max_concurrent_jobs (10): running 10 (raise it "
+              "with TUBESENSEI_LIMITS__MAX_CONCURRENT_JOBS or `tubesensei config set "
+              "limits.max_concurrent_jobs N`)")
+    assert out.stderr.count(notice) == 1 and notice not in out.stdout
+    started = next(json.loads(line) for line in out.stderr.splitlines()
+                   if '"consumer started"' in line)
+    assert started["workers"] == 10
+    out = run_cli("run-consumer", "--workers", "10", "--burst", "--burst-wait", "0",
+                  "--no-metrics")
+    assert "max_concurrent_jobs" not in out.stderr  # at the cap: nothing to say
+
+
+def test_run_consumer_off_a_terminal_prints_no_progress(tubesensei_exe, sim) -> None:
+    env = {**os.environ, "TUBESENSEI_LOGGING__FORMAT": "console"}
+    subprocess.run([*tubesensei_exe, "enqueue", "video", sim.world.find("manual_en").video_id],
+                   env=env, check=True, capture_output=True, timeout=60)
+    out = subprocess.run([*tubesensei_exe, "run-consumer", "--burst", "--burst-wait", "1",
+                          "--no-metrics"], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "job completed" in out.stderr  # plain log lines …
+    assert "\x1b" not in out.stderr + out.stdout  # … and no live display, no escape codes
+    assert " done " not in out.stderr and "ETA" not in out.stderr
+
+
+def test_run_consumer_on_a_terminal_shows_progress_above_the_logs(tubesensei_exe, sim) -> None:
+    import pty
+
+    env = {**os.environ, "TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE": "120", "COLUMNS": "120"}
+    videos = [v.video_id for v in sim.world.videos_by_case("manual_en")][:4]
+    subprocess.run([*tubesensei_exe, "enqueue", "video", *videos], env=env, check=True,
+                   capture_output=True, timeout=60)
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([*tubesensei_exe, "run-consumer", "--burst", "--burst-wait", "1",
+                             "--no-metrics"], env=env, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the process closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out = proc.communicate(timeout=60)[0].decode()
+    os.close(leader)
+    assert proc.returncode == 0
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode(errors="replace"))
+    assert "job completed" in screen  # the log lines …
+    assert re.search(r"transcripts\s.*\d+/4 done", screen), screen[-2000:]  # … and progress
+    assert "ETA" in screen
+    assert out.startswith("consumer stopped after ")  # the summary stays on stdout

@@ -166,3 +166,51 @@ def test_a_cancelled_job_is_retried_by_id_or_with_cancelled(run_cli, sim, tmp_pa
     done = run_cli("jobs", "retry", "1")
     assert done.exit_code == 1
     assert done.stderr == "Error: job 1 is completed: only failed or cancelled jobs are retried\n"
+
+
+def test_stats_shows_the_backlog_and_says_when_there_is_no_eta(run_cli, sim) -> None:
+    manual = [v.video_id for v in sim.world.videos_by_case("manual_en")][:4]
+    ok(run_cli("enqueue", "video", *manual))
+    data = json.loads(ok(run_cli("stats", "--json")))
+    backlog = data["backlog"]
+    assert backlog["remaining"] == 4 and backlog["live_consumers"] == 0
+    assert backlog["eta_s"] is None and backlog["eta_at"] is None  # no consumer: no guess
+    transcripts = backlog["queues"]["transcripts"]
+    assert transcripts["remaining"] == 4 and transcripts["per_minute"] is None
+    assert set(data) >= {"queues", "jobs", "jobs_by_status", "throughput", "quota", "workers"}
+    table = ok(run_cli("stats"))
+    assert "backlog" in table and "– (no consumer running" in table
+
+
+def test_workers_show_the_caps_that_scaling_changes(run_cli, sim, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from tests.jobs_helpers import running_consumer
+    from tubesensei.jobs.system import JobSystem
+
+    monkeypatch.setenv("TUBESENSEI_LIMITS__HEARTBEAT_SECONDS", "0.2")
+    settings = settings_for(sim.base_url, tmp_path / "data",
+                            TUBESENSEI_LIMITS__HEARTBEAT_SECONDS="0.2")
+    system = JobSystem(settings)
+    try:
+        with running_consumer(system, workers=4):
+            assert "transcripts: 8 at once on 1 consumer(s)" in ok(
+                run_cli("workers", "scale", "transcripts", "8"))
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                (row,) = json.loads(ok(run_cli("workers", "--json")))
+                if row["threads"] == 8:
+                    break
+                time.sleep(0.1)
+            assert row["concurrency"] == {"discovery": 4, "transcripts": 8, "batch": 4}
+            assert row["threads"] == 8  # the threads that serve the caps shown
+            table = ok(run_cli("workers"))
+            assert "caps (jobs at once)" in table
+            assert "discovery 4 · transcripts 8 · batch 4" in table
+            assert "at most limits.max_concurrent_jobs (10)" in table
+            over = run_cli("workers", "scale", "transcripts", "20")
+            assert over.exit_code == 0 and "transcripts: 20 at once" in over.stdout
+            assert over.stderr.count("above limits.max_concurrent_jobs (10)") == 1
+    finally:
+        system.close()

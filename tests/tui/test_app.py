@@ -94,6 +94,9 @@ async def test_dashboard_follows_jobs_changing_underneath(make_app, seeded_setti
         await wait_until(pilot, lambda: int(queue_line(app, "transcripts")[2]) == before + 3,
                          what="pending +3 on the dashboard")
         assert f"pending {before + 3}" in text(app.query_one("#status"))
+        # A backlog, and no consumer to work it off: no ETA is made up.
+        assert queue_line(app, "transcripts")[6] == "–"
+        assert "backlog 3 jobs · ETA – (no consumer running)" in text(app.query_one("#queues"))
         system = JobSystem(seeded_settings)
         try:  # … and cancels one of them
             system.ledger.cancel([created[0].job_id])

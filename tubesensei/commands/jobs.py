@@ -250,31 +250,49 @@ def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], 
                  no_metrics: bool) -> None:
     """Run the job queue: worker threads in this process, until Ctrl-C (or --burst).
 
-    Logs go to stderr (JSON lines, or a readable console on a terminal).
+    Logs go to stderr (JSON lines, or a readable console on a terminal). On a terminal, live
+    progress (done/total per queue, rate, ETA) stays below the log lines. At the end it
+    prints what it did and what still waits: the next retry, an open circuit breaker (since
+    when, next probe), a paused queue (until when its jobs run).
 
     \b
     Example:
         tubesensei run-consumer --workers 4
         tubesensei run-consumer --burst --burst-wait 10
     """
+    from datetime import UTC, datetime
+
+    from tubesensei.commands.live import live_progress, summary_lines
     from tubesensei.jobs.consumer import Consumer
     from tubesensei.jobs.registry import QUEUES
+    from tubesensei.queries.progress import backlog
 
     system = app.runtime(log_to_stderr=True).jobs()
+    limits = system.settings.limits
     metrics = system.settings.metrics
     port = None if (no_metrics or not metrics.enabled) else (
         metrics.port if metrics_port is None else metrics_port)
     consumer = Consumer(system, workers=workers, queues=queues or QUEUES, burst=burst,
                         burst_wait=burst_wait, grace_seconds=grace, metrics_port=port,
                         metrics_port_required=metrics_port is not None)
+    if workers is not None and workers > limits.max_concurrent_jobs:
+        n = limits.max_concurrent_jobs
+        click.echo(f"--workers {workers} is above limits.max_concurrent_jobs ({n}): running {n} "
+                   "(raise it with TUBESENSEI_LIMITS__MAX_CONCURRENT_JOBS or `tubesensei config "
+                   "set limits.max_concurrent_jobs N`)", err=True)
+    started = datetime.now(UTC)
+
+    def progress() -> Any:
+        return system.db.query(backlog, consumer.queues, since=started, min_consumers=1,
+                               stale_after=limits.stale_after_seconds,
+                               transcripts_per_minute=limits.transcripts_per_minute)
+
     try:
-        summary = consumer.run()
+        with live_progress(progress, consumer.queues):
+            summary = consumer.run()
     except OSError as exc:
         raise Failure(f"cannot serve metrics on port {port}: {exc.strerror} "
                       "(use --metrics-port or --no-metrics)") from None
-    done = ", ".join(f"{k} {v}" for k, v in sorted(summary.outcomes.items())) or "no jobs"
-    click.echo(f"consumer stopped after {summary.elapsed_s:.1f}s: {done}")
-    for queue, state in sorted(summary.remaining.items()):
-        parts = [f"{k} {v}" for k, v in state.items() if k != "next_retry_at"]
-        when = f", next retry at {state['next_retry_at']}" if "next_retry_at" in state else ""
-        click.echo(f"still waiting in {queue}: {', '.join(parts)}{when}")
+    for line in summary_lines(summary.elapsed_s, summary.outcomes, summary.remaining,
+                              summary.holds, datetime.now(UTC)):
+        click.echo(line)

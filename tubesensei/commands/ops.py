@@ -162,12 +162,15 @@ def workers_list(app: AppContext, as_json: bool) -> None:
     if not live:
         click.echo("no consumer is running (start one: tubesensei run-consumer)")
         return
-    print_table(["worker", "host", "pid", "queues", "threads", "in flight", "processed",
-                 "failed", "heartbeat"],
+    print_table(["worker", "host", "pid", "caps (jobs at once)", "threads", "in flight",
+                 "processed", "failed", "heartbeat"],
                 [[w["worker_id"], w["host"], w["pid"],
-                  ", ".join(f"{q}:{w['concurrency'].get(q)}" for q in w["queues"]),
+                  " · ".join(f"{q} {w['concurrency'].get(q, 0)}" for q in w["queues"]),
                   w["threads"], w["inflight"], w["processed"], w["failed"],
                   w["heartbeat_at"][:19]] for w in live])
+    click.echo("threads: as many as the largest cap, at most limits.max_concurrent_jobs "
+               f"({app.runtime().settings.limits.max_concurrent_jobs}); "
+               "`tubesensei workers scale QUEUE N` changes a cap")
 
 
 @workers_group.command(name="scale")
@@ -188,6 +191,11 @@ def workers_scale(app: AppContext, queue: str, count: int, worker_id: str | None
         raise Failure("no live consumer serves that queue" + (f" as {worker_id}" if worker_id
                                                                else ""))
     click.echo(f"{queue}: {count} at once on {changed} consumer(s)")
+    most = app.runtime().settings.limits.max_concurrent_jobs
+    if count > most:
+        click.echo(f"{count} is above limits.max_concurrent_jobs ({most}): a consumer runs at "
+                   f"most {most} threads (raise it with TUBESENSEI_LIMITS__MAX_CONCURRENT_JOBS "
+                   "or `tubesensei config set limits.max_concurrent_jobs N`)", err=True)
 
 
 # -- stats ----------------------------------------------------------------------------------
@@ -197,17 +205,23 @@ def workers_scale(app: AppContext, queue: str, count: int, worker_id: str | None
 @json_option
 @pass_app
 def stats_command(app: AppContext, as_json: bool) -> None:
-    """Queue sizes, jobs by status and type, throughput, quota, pauses, breaker, workers.
+    """Queue sizes, jobs by status and type, throughput, the backlog with an ETA from recent
+    throughput, quota, pauses, breaker, workers.
 
     \b
     Example:
         tubesensei stats --json
     """
-    data = app.runtime().jobs().stats()
+    from tubesensei.commands.live import backlog_rows
+
+    data, work_left = app.runtime().jobs().stats_and_backlog()
     if as_json:
         print_json(data)
         return
     print_table(QUEUE_COLUMNS, _queue_rows(data["queues"]), title="queues")
+    minutes = data["backlog"]["window_minutes"]
+    print_table(["queue", "remaining", "rate", "ETA"], backlog_rows(work_left),
+                title=f"backlog (rate: jobs finished in the last {minutes:g} min)")
     click.echo("jobs: " + ", ".join(f"{k} {v}" for k, v in data["jobs_by_status"].items()))
     t = data["throughput"]
     click.echo(f"completed: {t['last_minute']} in the last minute, {t['last_hour']} in the last "

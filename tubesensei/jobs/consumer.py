@@ -42,6 +42,7 @@ from tubesensei.jobs.wakeup import WakeListener
 from tubesensei.jobs.worker import WorkerPool
 from tubesensei.logging import get_logger
 from tubesensei.queries.jobs import waiting_summary
+from tubesensei.queries.state import QueueStatus
 
 log = get_logger("tubesensei.consumer")
 
@@ -52,6 +53,9 @@ class ConsumerSummary:
     elapsed_s: float
     reaped_at_start: int
     remaining: dict[str, Any] = field(default_factory=dict)
+    """Per queue: jobs still pending/retrying/running, and the earliest retry."""
+    holds: dict[str, QueueStatus] = field(default_factory=dict)
+    """Per queue: its pause and breaker as the consumer stopped."""
 
 
 class Consumer:
@@ -209,7 +213,8 @@ class Consumer:
         self.system.workers.stopped(self.worker_id)
         self.system.install_executor(None)
         summary = ConsumerSummary(dict(executor.outcomes), time.monotonic() - self._started,
-                                  self.reaped_at_start, self.system.db.query(waiting_summary))
+                                  self.reaped_at_start, self.system.db.query(waiting_summary),
+                                  self.system.control.statuses())
         log.info("consumer stopped", outcomes=summary.outcomes,
                  elapsed_s=round(summary.elapsed_s, 2))
         return summary

@@ -116,20 +116,22 @@ class Housekeeper:
     def heartbeat(self) -> None:
         """In-flight jobs and the registry row; apply a ``workers scale`` read back from it."""
         c = self.consumer
-        inflight = self.executor.inflight_ids()
-        self.system.ledger.heartbeat(c.worker_id, inflight)
-        outcomes = self.executor.outcomes
-        wanted = self.system.workers.heartbeat(
-            c.worker_id, threads=self.pool.threads_wanted, inflight=len(inflight),
-            processed=sum(outcomes.values()), failed=outcomes.get("failed", 0),
-        )
-        self.executor.metrics.consumer_inflight.set(len(inflight))
+        # The caps first: the row then shows the threads that serve the caps it shows.
+        wanted = self.system.workers.wanted(c.worker_id)
         concurrency = self.pool.concurrency
         changed = {q: max(0, int(n)) for q, n in wanted.items()
                    if q in concurrency and concurrency[q] != int(n)}
         if changed:
             log.info("concurrency changed", **changed)
             self.pool.set_concurrency(changed)
+        inflight = self.executor.inflight_ids()
+        self.system.ledger.heartbeat(c.worker_id, inflight)
+        outcomes = self.executor.outcomes
+        self.system.workers.heartbeat(
+            c.worker_id, threads=self.pool.threads_wanted, inflight=len(inflight),
+            processed=sum(outcomes.values()), failed=outcomes.get("failed", 0),
+        )
+        self.executor.metrics.consumer_inflight.set(len(inflight))
 
     def _time_limits(self) -> None:
         overdue = self.executor.abandon_overdue()

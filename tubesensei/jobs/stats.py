@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tubesensei.db.models import JOB_STATUSES
 from tubesensei.jobs.registry import QUEUES
+from tubesensei.queries.progress import Backlog, backlog
 from tubesensei.queries.state import (
     completed_within,
     job_counts,
@@ -21,6 +22,12 @@ if TYPE_CHECKING:
 
 def collect(system: JobSystem, now: datetime | None = None) -> dict[str, Any]:
     """Everything ``stats`` shows. ``now`` fixes the clock (the TUI's snapshot tests)."""
+    return collect_with_backlog(system, now)[0]
+
+
+def collect_with_backlog(system: JobSystem, now: datetime | None = None
+                         ) -> tuple[dict[str, Any], Backlog]:
+    """``collect()``, and the backlog it reports as an object (for its words)."""
     now = now or datetime.now(UTC)
     s = system.settings
     with system.db.read() as session:  # one read transaction: the numbers agree
@@ -29,6 +36,8 @@ def collect(system: JobSystem, now: datetime | None = None) -> dict[str, Any]:
         statuses = queue_statuses(session, QUEUES)
         quota = quota_today(session, s.youtube.quota_units_per_day, now)
         workers = live_workers(session, s.limits.stale_after_seconds, now)
+        work_left = backlog(session, QUEUES, now=now, stale_after=s.limits.stale_after_seconds,
+                            transcripts_per_minute=s.limits.transcripts_per_minute)
     sizes = system.queue_sizes()
     queues: dict[str, Any] = {}
     for name, size in sizes.items():
@@ -60,4 +69,5 @@ def collect(system: JobSystem, now: datetime | None = None) -> dict[str, Any]:
                   "resets_at": quota.resets_at.isoformat()},
         "rate_limit": {"transcripts_per_minute": s.limits.transcripts_per_minute},
         "workers": workers,
-    }
+        "backlog": work_left.as_dict(),
+    }, work_left

@@ -173,6 +173,12 @@ class JobSystem:
 
         return collect(self, now)
 
+    def stats_and_backlog(self) -> tuple[dict[str, Any], Any]:
+        """``stats()`` and its backlog as a :class:`~tubesensei.queries.progress.Backlog`."""
+        from tubesensei.jobs.stats import collect_with_backlog
+
+        return collect_with_backlog(self)
+
     def queue_sizes(self) -> dict[str, dict[str, int]]:
         return self.queues.queue_sizes()
 

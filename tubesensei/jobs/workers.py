@@ -42,8 +42,8 @@ class WorkerRegistry:
             )
 
     def heartbeat(self, worker_id: str, *, threads: int, inflight: int, processed: int,
-                  failed: int) -> dict[str, int]:
-        """Record liveness and counters; return the concurrency the consumer should run."""
+                  failed: int) -> None:
+        """Record liveness and counters."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(CONSUMERS).where(CONSUMERS.c.worker_id == worker_id).values(
@@ -51,6 +51,9 @@ class WorkerRegistry:
                     processed=processed, failed=failed,
                 )
             )
+
+    def wanted(self, worker_id: str) -> dict[str, int]:
+        """The per-queue caps the consumer should run (``workers scale`` changes them)."""
         return self.db.query(consumer_concurrency, worker_id)
 
     def stopped(self, worker_id: str) -> None:

@@ -128,6 +128,8 @@ class QueueStatus:
     breaker_until: datetime | None
     breaker_opens: int
     breaker_reason: str | None
+    updated_at: datetime | None = None
+    """The last change (for an open breaker: when it last opened)."""
 
     def blocked_until(self, now: datetime) -> datetime | None:
         """When work may resume (None: it may run now; datetime.max: paused by a person)."""
@@ -154,7 +156,7 @@ class QueueStatus:
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
-        for key in ("paused_until", "breaker_until"):
+        for key in ("paused_until", "breaker_until", "updated_at"):
             d[key] = d[key].isoformat() if d[key] else None
         d["state"] = self.describe()
         return d
@@ -168,7 +170,8 @@ def queue_statuses(s: Session, queues: Sequence[str]) -> dict[str, QueueStatus]:
     """Pause and breaker of each queue (a queue never paused has no row: all clear)."""
     found = {
         r.queue: QueueStatus(r.queue, bool(r.paused), r.paused_until, r.pause_reason,
-                             r.breaker_state, r.breaker_until, r.breaker_opens, r.breaker_reason)
+                             r.breaker_state, r.breaker_until, r.breaker_opens, r.breaker_reason,
+                             r.updated_at)
         for r in s.execute(select(QueueState)).scalars()
     }
     return {q: found.get(q, _default_status(q)) for q in queues}

@@ -23,6 +23,7 @@ from tubesensei.jobs.system import JobSystem, channel_entity
 from tubesensei.pipeline.channels import set_channel_status
 from tubesensei.queries import jobs as job_queries
 from tubesensei.queries.corpus import ChannelSummary, CorpusTotals, corpus_totals, list_channels
+from tubesensei.queries.progress import Backlog, backlog
 from tubesensei.queries.search import SearchHit, search_page
 from tubesensei.queries.sessions import SessionReport, list_sessions, session_report
 from tubesensei.queries.state import (
@@ -118,6 +119,8 @@ class Dashboard:
     completions_since: datetime | None = None
     completions: list[tuple[str, datetime]] = field(default_factory=list)
     """(queue, finished at) of the jobs completed since ``completions_since``."""
+    backlog: Backlog | None = None
+    """What is left per queue, the recent rate and the ETA (queries/progress.py)."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class _DashboardReads:
     workers: list[dict[str, Any]]
     quota_used: int
     corpus: CorpusTotals
+    backlog: Backlog
 
 
 def _dashboard_reads(s: Session, settings: Settings, now: datetime,
@@ -197,6 +201,8 @@ def _dashboard_reads(s: Session, settings: Settings, now: datetime,
         workers=live_workers(s, limits.stale_after_seconds, now),
         quota_used=quota_today(s, settings.youtube.quota_units_per_day, now).units,
         corpus=corpus_totals(s),
+        backlog=backlog(s, QUEUES, now=now, stale_after=limits.stale_after_seconds,
+                        transcripts_per_minute=limits.transcripts_per_minute),
     )
 
 
@@ -256,6 +262,7 @@ class TuiData:
             corpus=reads.corpus,
             completions_since=since,
             completions=[(q, parse_time(at) or now) for q, at in reads.completions],
+            backlog=reads.backlog,
         )
 
     async def corpus(self) -> CorpusTotals:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Sparkline, Static
 
+from tubesensei.queries.progress import Backlog, QueueProgress
 from tubesensei.tui import formatting as fmt
 from tubesensei.tui.data import Dashboard, QueueState
 from tubesensei.tui.throughput import ThroughputHistory
@@ -56,8 +57,43 @@ def hold_line(q: QueueState, now: datetime, tz: object) -> Content:
 QUEUE_COLUMNS: list[Column] = [
     ("queue", 11, "left"), ("state", 11, "left"), ("pending", 7, "right"),
     ("retry", 5, "right"), ("running", 7, "right"), ("failed", 6, "right"),
-    ("/min", 5, "right"),
+    ("ETA", 6, "right"), ("/min", 5, "right"),
 ]
+
+
+def eta_cell(q: QueueProgress | None, now: datetime) -> Content:
+    """How long the queue's backlog will take at its recent rate, counted from when a pause
+    or breaker lifts: 'done', '34m', 'held' (until somebody resumes it, or no rate to tell)
+    or '–' (no throughput lately)."""
+    if q is None:
+        return Content("–")
+    if not q.remaining:
+        return Content.styled("done", "$text-muted")
+    eta = q.eta_s
+    if eta is None:
+        return Content.styled("held", "$warning") if q.held() else Content("–")
+    return Content.styled(fmt.short_duration(eta), "$warning" if q.held() else "bold")
+
+
+def backlog_line(b: Backlog | None, now: datetime, tz: object) -> Content:
+    """The whole backlog in one line: jobs left and when they will be done, or why not known."""
+    if b is None:
+        return Content("")
+    minutes = f"{b.window_s / 60:g}"
+    if not b.remaining:
+        return Content.assemble(("backlog ", "$text-muted"), ("empty", "bold"))
+    left = Content.assemble(("backlog ", "$text-muted"), (fmt.number(b.remaining), "bold"),
+                            (" jobs · ", "$text-muted"))
+    eta = b.eta_s
+    if eta is not None:
+        done_at = now + timedelta(seconds=eta)
+        return Content.assemble(left, ("ETA ", "$text-muted"), (fmt.duration(eta), "bold"),
+                                f" ({fmt.clock_time(done_at, tz, now)})",
+                                (f" at the last {minutes} min's rate", "$text-muted"))
+    held = [q.queue for q in b.queues if q.remaining and q.held() is not None]
+    why = ("no consumer running" if not b.consumers else
+           f"{', '.join(held)} held" if held else "no throughput yet")
+    return Content.assemble(left, ("ETA ", "$text-muted"), "–", (f" ({why})", "$text-muted"))
 WORKER_COLUMNS: list[Column] = [
     ("host", 16, "left"), ("pid", 7, "right"), ("threads", 7, "right"),
     ("in flight", 9, "right"), ("processed", 9, "right"), ("failed", 6, "right"),
@@ -108,6 +144,7 @@ class DashboardView(DataView):
         if room < 12:  # narrow: the sparkline matters more than the rate
             columns = columns[:-1]
             room = width - width_of(columns) - 2
+        with_rate = len(columns) == len(QUEUE_COLUMNS)
         buckets = max(6, min(history.buckets, room))
         span = fmt.short_duration(buckets * history.bucket_seconds)
         columns.append((f"last {span}", buckets, "left"))
@@ -116,13 +153,15 @@ class DashboardView(DataView):
             cells: list[Content | str] = [
                 Content.styled(q.name, "bold"), queue_state(q, now), fmt.number(q.pending),
                 fmt.number(q.retrying), fmt.number(q.running),
-                Content.styled(fmt.number(q.failed), "$error" if q.failed else "")]
-            if len(columns) > len(QUEUE_COLUMNS):
+                Content.styled(fmt.number(q.failed), "$error" if q.failed else ""),
+                eta_cell(d.backlog.queue(q.name) if d.backlog else None, now)]
+            if with_rate:
                 cells.append(fmt.number(round(history.per_minute(now, q.name))))
             cells.append(Content.styled(fmt.sparkline(history.series(now, q.name), buckets),
                                         "$accent"))
             rows.append(cells)
-        queues.update(text_table(columns, rows))
+        queues.update(Content("\n").join([text_table(columns, rows),
+                                            backlog_line(d.backlog, now, self.data.tz)]))
         self.query_one("#throughput", Sparkline).data = [float(v) for v in
                                                          history.series(now)]
         minutes = history.window_seconds // 60
