@@ -146,6 +146,28 @@ def test_resuming_a_queue_releases_jobs_waiting_for_it(run_cli, sim, tmp_path: P
     assert row["status"] == "completed" and row["attempts"] == 1
 
 
+def test_a_session_of_unavailable_videos_reports_jobs_and_transcripts_apart(
+        run_cli, sim) -> None:
+    gone = [v.video_id for case in ("captions_disabled", "unavailable", "age_restricted")
+            for v in sim.world.videos_by_case(case)]
+    ok(run_cli("enqueue", "batch", *gone, "--name", "all gone"))
+    ok(run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics"))
+    n = len(gone)
+    report = json.loads(ok(run_cli("sessions", "show", "1", "--json")))
+    # The contract's keys stay (every job completed: success_rate 1.0, transcripts 0) …
+    assert report["success_rate"] == 1.0 and report["transcripts"] == 0
+    # … and clearer ones tell the two numbers apart.
+    assert report["jobs_completed"] == n and report["transcripts_obtained"] == 0
+    assert report["no_transcript"] == n and report["transcript_rate"] == 0.0
+    shown = ok(run_cli("sessions", "show", "1"))
+    assert f"jobs completed       {n}/{n} (100%)" in shown
+    assert f"transcripts obtained 0 of {n} videos (0%)" in shown
+    assert f"no transcript        {n} (" in shown and "transcripts disabled" in shown
+    assert "success_rate" not in shown  # a JSON key, not a label
+    listed = ok(run_cli("sessions", "list"))
+    assert "transcripts obtained" in listed and f"0 of {n}" in listed
+
+
 def test_a_cancelled_job_is_retried_by_id_or_with_cancelled(run_cli, sim, tmp_path: Path) -> None:
     manual = [v.video_id for v in sim.world.videos_by_case("manual_en")][:3]
     ok(run_cli("enqueue", "video", *manual))

@@ -243,7 +243,10 @@ async def test_sessions_show_progress_and_their_jobs(make_app) -> None:
         assert card.query_one(ProgressBar).percentage == 1.0
         assert "completed 3" in text(card.query_one(".session-counts"))
         report = text(app.query_one("#session-report"))
-        assert "3 of 3 finished (100%)" in report and "transcripts  3" in report
+        assert "jobs finished  3 of 3 (100%)" in report
+        # Jobs completed and transcripts obtained: two numbers, each with its own name.
+        assert "jobs completed 3 of 3" in report and "transcripts    3 of 3 videos" in report
+        assert "no transcript  0" in report and "success rate   100% of finished jobs" in report
         await pilot.press("j")
         await wait_until(pilot, lambda: app.query_one("#tabs").active == "jobs")
         table = await jobs_shown(pilot, 4)  # three transcripts and the batch job

@@ -43,10 +43,11 @@ def sessions_list(app: AppContext, as_json: bool) -> None:
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
-    print_table(["id", "name", "status", "progress", "transcripts", "unavailable", "failed",
-                 "per min"],
-                [[r.id, r.name, r.status, f"{r.finished}/{r.total}", r.transcripts,
-                  sum(r.unavailable.values()), r.jobs.get("failed", 0), r.throughput_per_min]
+    print_table(["id", "name", "status", "jobs finished", "jobs completed",
+                 "transcripts obtained", "no transcript", "failed", "per min"],
+                [[r.id, r.name, r.status, f"{r.finished}/{r.total}",
+                  f"{r.jobs_completed}/{r.total}", f"{r.transcripts} of {r.total}",
+                  r.no_transcript, r.jobs.get("failed", 0), r.throughput_per_min]
                  for r in reports])
 
 
@@ -55,7 +56,8 @@ def sessions_list(app: AppContext, as_json: bool) -> None:
 @json_option
 @pass_app
 def sessions_show(app: AppContext, session_id: int, as_json: bool) -> None:
-    """A session's report: counts by status, success rate, reasons, duration, throughput.
+    """A session's report: jobs completed and transcripts obtained (two different numbers:
+    a video without a transcript still completes its job), reasons, duration, throughput.
 
     \b
     Example:
@@ -68,14 +70,42 @@ def sessions_show(app: AppContext, session_id: int, as_json: bool) -> None:
     if as_json:
         print_json(data)
         return
-    for key in ("id", "name", "status", "videos", "total", "finished", "transcripts",
-                "success_rate", "created_at", "started_at", "completed_at", "duration_s",
-                "throughput_per_min"):
-        click.echo(f"{key:<19} {'' if data[key] is None else data[key]}")
-    for title, counts in (("jobs", report.jobs), ("unavailable", report.unavailable),
-                          ("failures", report.failures)):
-        if counts:
-            click.echo(f"{title:<19} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    for label, value in _report_lines(report, data):
+        click.echo(f"{label:<21}{value}")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "–"
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(counts.items()))
+
+
+def _report_lines(r: Any, data: dict[str, Any]) -> list[tuple[str, Any]]:
+    from tubesensei.commands.live import duration_text
+
+    failed = r.jobs.get("failed", 0)
+    rate = "–" if r.success_rate is None else f"{r.success_rate:.0%}"
+    lines: list[tuple[str, Any]] = [
+        ("id", r.id), ("name", r.name), ("status", r.status), ("videos", r.videos),
+        ("jobs finished", f"{r.finished}/{r.total} ({_share(r.finished, r.total)})"),
+        ("jobs completed", f"{r.jobs_completed}/{r.total} ({_share(r.jobs_completed, r.total)})"),
+        ("jobs failed", f"{failed}" + (f" ({_counts(r.failures)})" if r.failures else "")),
+        ("transcripts obtained", f"{r.transcripts} of {r.total} videos "
+                                 f"({_share(r.transcripts, r.total)})"),
+        ("no transcript", f"{r.no_transcript}" + (f" ({_counts(r.unavailable)})"
+                                                   if r.unavailable else "")),
+        ("success rate", f"{rate} of the finished jobs had no error"),
+    ]
+    lines += [(key.replace("_", " "), "" if data[key] is None else data[key])
+              for key in ("created_at", "started_at", "completed_at")]
+    lines += [("duration", "" if r.duration_s is None else duration_text(r.duration_s)),
+              ("throughput", "" if r.throughput_per_min is None
+               else f"{r.throughput_per_min} jobs/min")]
+    if r.jobs:
+        lines.append(("jobs by status", _counts(r.jobs)))
+    return lines
 
 
 # -- queues ---------------------------------------------------------------------------------

@@ -58,8 +58,25 @@ class SessionReport:
 
     @property
     def success_rate(self) -> float | None:
+        """Jobs that ended without an error, of those that ended (completed or failed). A job
+        whose video has no transcript (unavailable) completes: see ``transcript_rate``."""
         done = self.jobs.get("completed", 0) + self.jobs.get("failed", 0)
         return None if not done else round(self.jobs.get("completed", 0) / done, 4)
+
+    @property
+    def jobs_completed(self) -> int:
+        return self.jobs.get("completed", 0)
+
+    @property
+    def no_transcript(self) -> int:
+        """Videos whose job completed but that have no transcript to take (unavailable)."""
+        return sum(self.unavailable.values())
+
+    @property
+    def transcript_rate(self) -> float | None:
+        """Transcripts obtained, of the videos whose job ended (completed or failed)."""
+        done = self.jobs.get("completed", 0) + self.jobs.get("failed", 0)
+        return None if not done else round(self.transcripts / done, 4)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,7 +87,9 @@ class SessionReport:
             "videos": self.videos, "jobs": self.jobs, "finished": self.finished,
             "total": self.total, "transcripts": self.transcripts,
             "unavailable": self.unavailable, "failures": self.failures,
-            "success_rate": self.success_rate, "duration_s": self.duration_s,
+            "success_rate": self.success_rate, "jobs_completed": self.jobs_completed,
+            "transcripts_obtained": self.transcripts, "no_transcript": self.no_transcript,
+            "transcript_rate": self.transcript_rate, "duration_s": self.duration_s,
             "throughput_per_min": self.throughput_per_min,
         }
 

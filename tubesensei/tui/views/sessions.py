@@ -24,10 +24,13 @@ def render_report(s: SessionProgress, now: datetime, tz: tzinfo | None) -> Conte
     rows: list[tuple[str, str]] = [
         ("status", r.status),
         ("videos", fmt.number(r.videos)),
-        ("jobs", f"{fmt.number(r.finished)} of {fmt.number(r.total)} finished "
-                 f"({s.fraction:.0%})"),
-        ("transcripts", fmt.number(r.transcripts)),
-        ("success rate", f"{r.success_rate:.1%}" if r.success_rate is not None else "–"),
+        ("jobs finished", f"{fmt.number(r.finished)} of {fmt.number(r.total)} "
+                          f"({s.fraction:.0%})"),
+        ("jobs completed", f"{fmt.number(r.jobs_completed)} of {fmt.number(r.total)}"),
+        ("transcripts", f"{fmt.number(r.transcripts)} of {fmt.number(r.total)} videos"),
+        ("no transcript", fmt.number(r.no_transcript)),
+        ("success rate", f"{r.success_rate:.0%} of finished jobs"
+                         if r.success_rate is not None else "–"),
         ("created", fmt.clock_time(r.created_at, tz, now)),
         ("started", fmt.clock_time(r.started_at, tz, now)),
         ("completed", fmt.clock_time(r.completed_at, tz, now)),
@@ -37,7 +40,7 @@ def render_report(s: SessionProgress, now: datetime, tz: tzinfo | None) -> Conte
         ("ETA", "done" if s.done else fmt.duration(s.eta_seconds)),
     ]
     lines = [Content.assemble((f"Session {r.id}", "bold"), f"  {r.name}"), Content("")]
-    lines += [Content.assemble((f"{label:<13}", "$text-muted"), value) for label, value in rows]
+    lines += [Content.assemble((f"{label:<15}", "$text-muted"), value) for label, value in rows]
     for title, counts in (("jobs by status", r.jobs), ("unavailable", r.unavailable),
                           ("failures", r.failures)):
         if counts:
