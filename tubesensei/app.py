@@ -108,10 +108,13 @@ class Runtime:
     def jobs(self) -> JobSystem:
         """The job system over this process's database."""
         if self._jobs is None:
+            from tubesensei.jobs.live_settings import LiveTranscriptSettings
             from tubesensei.jobs.system import JobSystem
 
             self._jobs = JobSystem(self.settings, self.database())
             self._jobs.queues.check_reachable(self.settings)
+            # A long-running consumer follows edits of the config file's [transcripts].
+            self._jobs.transcript_settings = LiveTranscriptSettings(self.loaded).current
         return self._jobs
 
     def pipeline(self) -> Pipeline:

@@ -73,3 +73,17 @@ def channel_ref(text: str | None) -> Any:
 QUEUE_CHOICE = click.Choice(QUEUES)
 JOB_TYPE_CHOICE = click.Choice(JOB_TYPE_NAMES)
 PRIORITY = click.IntRange(-100, 100)
+
+
+# Commands whose arguments may begin with "-" (video ids such as -hAbCdEfGhI, "-word" search
+# exclusions): click passes unknown "-xyz" words through as arguments, and only --help asks
+# for help ("-h" would take "-hAbCdEfGhI" for itself); "-h" alone still shows the help.
+DASH_ARGS: dict[str, Any] = {"ignore_unknown_options": True, "help_option_names": ["--help"]}
+
+
+def lone_help(args: tuple[str, ...] | str) -> bool:
+    """Print the command's help when its only argument is ``-h`` (see DASH_ARGS)."""
+    if args not in ("-h", ("-h",)):
+        return False
+    click.echo(click.get_current_context().get_help())
+    return True

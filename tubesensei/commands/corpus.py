@@ -6,13 +6,17 @@ calls one library function and prints a table, or JSON with ``--json``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from tubesensei.commands.common import (
+    DASH_ARGS,
     AppContext,
     channel_ref,
     json_option,
     limit_option,
+    lone_help,
     pass_app,
     shown_rows,
 )
@@ -252,3 +256,107 @@ def videos_list(app: AppContext, channel: str | None, status: str | None, kind: 
                   transcript)
     console().print(t)
     showing(len(rows), total, "videos")
+
+
+def _offered(detail: Any) -> str:
+    """The tracks YouTube listed at the last fetch, one per line."""
+    tracks = detail.available_languages
+    if tracks is None:
+        return (f"not listed yet (ask YouTube now: tubesensei transcripts languages "
+                f"{detail.video_id})")
+    if not tracks:
+        return f"none: captions are disabled (as of {when(detail.languages_checked_at)})"
+    lines = []
+    for t in tracks:
+        extras = ["generated" if t.get("is_generated") else "manual"]
+        if t.get("is_translatable"):
+            extras.append("translatable")
+        lines.append(f"{t.get('language_code')}  {t.get('language')}: {', '.join(extras)}")
+    return "\n".join(lines) + f"\n(as of {when(detail.languages_checked_at)})"
+
+
+def _stored(detail: Any) -> str:
+    if not detail.transcripts:
+        return "none"
+    lines = []
+    for t in detail.transcripts:
+        kind = "generated" if t.is_generated else "manual"
+        if t.translated_from:
+            kind += f", translated from {t.translated_from}"
+        lines.append(f"{t.language_code}  {t.language} ({kind}): {t.segments:,} segments, "
+                     f"{t.words:,} words, fetched {when(t.fetched_at)}")
+    return "\n".join(lines)
+
+
+def _print_video(detail: Any) -> None:
+    handle = f"@{detail.channel_handle}, " if detail.channel_handle else ""
+    click.echo(f"{detail.title}\n{detail.link} · {detail.channel_title} "
+               f"({handle}{detail.channel_id})\n")
+    status = detail.transcript_status
+    if detail.unavailable_reason:
+        status += f" ({detail.unavailable_reason})"
+    kind = detail.kind + (" (was live)" if detail.was_live else "")
+    rows: list[tuple[str, Any]] = [
+        ("kind", kind),
+        ("published", when(detail.published_at)),
+        ("scheduled", when(detail.scheduled_start_at) if detail.scheduled_start_at else None),
+        ("duration", hms(detail.duration_s)),
+        ("views", f"{number(detail.view_count)} (likes {number(detail.like_count)}, "
+                  f"comments {number(detail.comment_count)})"),
+        ("discovered", when(detail.discovered_at)),
+        ("transcript", status),
+        ("why", detail.transcript_error),
+        ("stored", _stored(detail)),
+        ("youtube offers", _offered(detail)),
+    ]
+    t = table()
+    t.add_column("field", no_wrap=True)
+    t.add_column("value", overflow="fold")
+    for name, value in rows:
+        if value is not None:
+            t.add_row(name, plain(value))
+    console().print(t)
+    if not detail.jobs:
+        click.echo("no jobs for this video")
+        return
+    jobs = table("jobs")
+    for name in ("job", "type", "status", "attempts", "created", "finished", "outcome or error"):
+        jobs.add_column(name, no_wrap=name != "outcome or error", overflow="fold",
+                        justify="right" if name == "job" else "left")
+    for j in detail.jobs:
+        said = f"{j.error_class}: {j.error}" if j.error_class and j.error else j.error
+        if j.status == "retrying" and j.next_retry_at is not None:
+            said = f"(next try {when(j.next_retry_at)}) {said or ''}".strip()
+        if j.status == "completed":
+            said = j.outcome
+        jobs.add_row(str(j.id), j.job_type, j.status, f"{j.attempts}/{j.max_attempts}",
+                     when(j.created_at), when(j.finished_at), plain(said or ""))
+    console().print(jobs)
+
+
+@videos_group.command(name="show", context_settings=DASH_ARGS)
+@click.argument("video")
+@json_option
+@pass_app
+def videos_show(app: AppContext, video: str, as_json: bool) -> None:
+    """Show one stored video: metadata, transcript status or why there is none, the
+    transcript stored, the languages YouTube offered at the last fetch, and its jobs.
+
+    VIDEO is an 11-character id or any video URL.
+
+    \b
+    Example:
+        tubesensei videos show dQw4w9WgXcQ
+        tubesensei videos show https://youtu.be/dQw4w9WgXcQ --json
+    """
+    from tubesensei.queries.corpus import video_detail
+    from tubesensei.youtube.ids import parse_video_id
+
+    if lone_help(video):
+        return
+    video_id = parse_video_id(video)  # bad input is refused before anything is opened
+    detail = app.runtime().database().query(video_detail, video_id)
+    if as_json:
+        print_json(detail.as_dict())
+        return
+    _print_video(detail)

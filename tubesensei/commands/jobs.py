@@ -8,16 +8,18 @@ from typing import Any
 import click
 
 from tubesensei.commands.common import (
+    DASH_ARGS,
     JOB_TYPE_CHOICE,
     PRIORITY,
     QUEUE_CHOICE,
     AppContext,
     json_option,
+    lone_help,
     pass_app,
     shown_rows,
 )
 from tubesensei.commands.output import console, print_json, showing, table
-from tubesensei.db.models import JOB_STATUSES
+from tubesensei.db.models import JOB_STATUSES, TRANSCRIPT_STATUSES, UNAVAILABLE_REASONS
 from tubesensei.errors import BadInput, Failure
 
 TABLE_ROWS = 50
@@ -60,21 +62,52 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
     _report(created, "discover")
 
 
-# Video ids may begin with "-": let click pass unknown "-xyz" words through as ids.
-@enqueue_group.command(name="video", context_settings={"ignore_unknown_options": True})
-@click.argument("refs", nargs=-1, required=True)
+# Video ids may begin with "-" (even "-h"): let click pass unknown "-xyz" words through.
+@enqueue_group.command(name="video", context_settings=DASH_ARGS)
+@click.argument("refs", nargs=-1)
+@click.option("--status", type=click.Choice(TRANSCRIPT_STATUSES),
+              help="Instead of REFs: every stored video with this transcript status.")
+@click.option("--reason", type=click.Choice(UNAVAILABLE_REASONS),
+              help="With --status unavailable (implied): only misses for this reason.")
+@click.option("--channel", "channel", metavar="REF", help="With --status: only this channel.")
 @click.option("--priority", type=PRIORITY, default=None, help="Higher runs first (default 5).")
 @pass_app
-def enqueue_video(app: AppContext, refs: tuple[str, ...], priority: int | None) -> None:
-    """Queue transcript jobs for single videos (their channel is added on the way).
+def enqueue_video(app: AppContext, refs: tuple[str, ...], status: str | None,
+                  reason: str | None, channel: str | None, priority: int | None) -> None:
+    """Queue transcript jobs for single videos (their channel is added on the way), or for
+    every stored video with a transcript status, e.g. the misses after a change of
+    transcripts.languages. A video whose job was cancelled is queued again.
 
     \b
     Example:
         tubesensei enqueue video https://youtu.be/dQw4w9WgXcQ jNQXAC9IVRw
+        tubesensei enqueue video --status unavailable --reason no_transcript_in_language
     """
-    from tubesensei.youtube.ids import parse_video_id
+    from tubesensei.queries.corpus import select_video_ids
+    from tubesensei.youtube.ids import parse_channel_ref, parse_video_id
 
-    ids = list(dict.fromkeys(parse_video_id(r) for r in refs))
+    if lone_help(refs):
+        return
+    selecting = status is not None or reason is not None or channel is not None
+    if refs and selecting:
+        raise BadInput("give video references or --status/--reason/--channel, not both")
+    if not refs and not selecting:
+        raise BadInput("give video references, or --status STATUS to select stored videos")
+    if reason is not None and status not in (None, "unavailable"):
+        raise BadInput(f"--reason goes with --status unavailable, not --status {status}")
+    if selecting and status is None and reason is None:
+        raise BadInput("--channel selects with --status (or --reason): which videos?")
+    if not selecting:
+        ids = list(dict.fromkeys(parse_video_id(r) for r in refs))
+    else:
+        ref = parse_channel_ref(channel) if channel is not None else None
+        ids = app.runtime().database().query(
+            select_video_ids, status=status or "unavailable", reason=reason, channel=ref)
+        if not ids:
+            click.echo("no stored videos match " + " ".join(
+                f"--{k} {v}" for k, v in (("status", status), ("reason", reason),
+                                          ("channel", channel)) if v is not None))
+            return
     created = app.runtime().jobs().enqueue_videos(ids, priority=priority)
     _report(created, "transcript")
 

@@ -1,8 +1,9 @@
-"""Transcript commands: show, search, export, reclean."""
+"""Transcript commands: show, languages, search, export, reclean."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
@@ -12,10 +13,12 @@ from typing import Any
 import click
 
 from tubesensei.commands.common import (
+    DASH_ARGS,
     AppContext,
     channel_ref,
     json_option,
     limit_option,
+    lone_help,
     pass_app,
     shown_rows,
 )
@@ -28,10 +31,10 @@ DATE = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
 
 @click.group(name="transcripts")
 def transcripts_group() -> None:
-    """Stored transcripts: show, search, export, re-clean."""
+    """Transcripts: show, search, export, re-clean the stored ones; list a video's on YouTube."""
 
 
-@transcripts_group.command(name="show")
+@transcripts_group.command(name="show", context_settings=DASH_ARGS)
 @click.argument("video")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "srt", "vtt"]),
               default="text", show_default=True, help="Output format.")
@@ -52,6 +55,8 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
     from tubesensei.queries.transcripts import show_transcript
     from tubesensei.youtube.ids import parse_video_id
 
+    if lone_help(video):
+        return
     video_id = parse_video_id(video)
     transcript = app.runtime().database().query(show_transcript, video_id, language)
     if fmt == "json":
@@ -69,6 +74,55 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
             click.echo(f"[{hms(start)}] {paragraph}\n")
 
 
+@transcripts_group.command(name="languages", context_settings=DASH_ARGS)
+@click.argument("video")
+@json_option
+@pass_app
+def transcripts_languages(app: AppContext, video: str, as_json: bool) -> None:
+    """Ask YouTube now which transcripts a video has: language, manual or auto-generated,
+    translatable (like youtube_transcript_api --list-transcripts), and which one your
+    transcripts.languages would store. Nothing is stored; the video need not be in the
+    corpus. Captions disabled or the video unavailable: one line, exit 1.
+
+    VIDEO is an 11-character id or any video URL.
+
+    \b
+    Example:
+        tubesensei transcripts languages dQw4w9WgXcQ
+        tubesensei transcripts languages https://youtu.be/dQw4w9WgXcQ --json
+    """
+    from tubesensei.pipeline.transcripts import offered_tracks
+    from tubesensei.youtube.ids import parse_video_id
+    from tubesensei.youtube.transcripts import preferred
+
+    if lone_help(video):
+        return
+    video_id = parse_video_id(video)  # bad input is refused before anything is asked
+    settings = app.runtime().settings
+    tracks = offered_tracks(settings, video_id)
+    if as_json:
+        print_json([t.as_dict() for t in tracks])
+        return
+    t = table(f"Transcripts YouTube lists for {video_id}")
+    for name in ("code", "language", "kind", "translatable"):
+        t.add_column(name, no_wrap=True)
+    for track in tracks:
+        t.add_row(plain(track.language_code), plain(track.language), track.kind,
+                  "yes" if track.is_translatable else "no")
+    console().print(t)
+    wanted = list(settings.transcripts.languages)
+    best = preferred(tracks, wanted)
+    setting = f"transcripts.languages = {json.dumps(wanted)}"
+    if best is not None:
+        click.echo(f"{setting}: stores {best.language_code} ({best.kind})")
+    elif settings.transcripts.allow_translation and any(x.is_translatable for x in tracks):
+        click.echo(f"{setting}: none listed; stores a translation "
+                   f"to {wanted[0]} if YouTube offers one (allow_translation)")
+    else:
+        click.echo(f"{setting}: none listed; a fetch ends "
+                   "unavailable (no_transcript_in_language)")
+
+
 def _highlighted(hit: Any) -> Any:
     """The snippet with its matches in bold: markers become styles, nothing becomes markup."""
     from rich.text import Text
@@ -83,10 +137,8 @@ def _highlighted(hit: Any) -> Any:
     return out
 
 
-# "-word" excludes a word: click must pass unknown "-xyz" words through as query text, and
-# "-h" is no help flag here (it would eat "-hot"); "--help" still is.
-@transcripts_group.command(name="search", context_settings={
-    "ignore_unknown_options": True, "help_option_names": ["--help"]})
+# "-word" excludes a word: query text, not options ("-hot" too: DASH_ARGS).
+@transcripts_group.command(name="search", context_settings=DASH_ARGS)
 @click.argument("words", nargs=-1, required=True)
 @click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
 @click.option("--since", type=DATE, help="Videos published on or after DATE (YYYY-MM-DD, UTC).")
@@ -110,8 +162,7 @@ def transcripts_search(app: AppContext, words: tuple[str, ...], channel: str | N
     """
     from tubesensei.queries.search import parse_query, search_page
 
-    if words == ("-h",):
-        click.echo(click.get_current_context().get_help())
+    if lone_help(words):
         return
     for word in words:  # a mistyped option is not a query word
         if word.startswith("--") and word[2:3].isalpha():

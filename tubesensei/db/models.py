@@ -154,6 +154,11 @@ class Video(TimestampMixin, Base):
     transcript_status: Mapped[str] = mapped_column(String(16), default="pending")
     unavailable_reason: Mapped[str | None] = mapped_column(String(32))
     transcript_error: Mapped[str | None] = mapped_column(Text)
+    available_languages: Mapped[list[Any] | None] = mapped_column(JSON)
+    """The transcript tracks YouTube listed at the last fetch, success or miss:
+    [{language_code, language, is_generated, is_translatable}, ...]; [] when captions are
+    disabled; NULL when never listed (not fetched yet, or the video could not be read)."""
+    languages_checked_at: Mapped[datetime | None]
     discovered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     channel: Mapped[Channel] = relationship(back_populates="videos")

@@ -67,6 +67,9 @@ class JobSystem:
         )
         self._transport_errors = transport_errors(settings)
         self._waker: Any = None
+        # What transcript and discovery jobs read: the settings at start, or as the config
+        # file says now when Runtime.jobs() installs jobs/live_settings.py's watcher.
+        self.transcript_settings: Callable[[], Any] = lambda: settings.transcripts
 
     @property
     def engine(self) -> Any:

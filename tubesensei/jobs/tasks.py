@@ -12,9 +12,18 @@ from tubesensei.jobs.registry import JOB_TYPES, PRIORITY_DEFAULT
 from tubesensei.jobs.runner import JobContext, TaskFn
 from tubesensei.jobs.sessions import queue_batch
 from tubesensei.pipeline.channels import sync_channel
+from tubesensei.pipeline.context import Pipeline
 from tubesensei.pipeline.discovery import add_video, discover_channel, eligible_pending_videos
 from tubesensei.pipeline.transcripts import fetch_transcript
 from tubesensei.youtube.ids import parse_channel_ref
+
+
+def _pipeline(ctx: JobContext) -> Pipeline:
+    """The thread's pipeline with the [transcripts] settings as they are now (a consumer
+    follows edits of the config file without a restart: jobs/live_settings.py)."""
+    pipeline = ctx.pipeline
+    pipeline.use_transcript_settings(ctx.system.transcript_settings())
+    return pipeline
 
 
 def _queue_extracts(ctx: JobContext, video_ids: list[str], priority: int) -> int:
@@ -33,11 +42,12 @@ def discover_channel_videos(ctx: JobContext) -> dict[str, Any]:
         nonlocal queued
         queued += _queue_extracts(ctx, video_ids, priority)
 
-    result = discover_channel(ctx.pipeline, ref, mode=mode, on_page=on_page,
+    pipeline = _pipeline(ctx)
+    result = discover_channel(pipeline, ref, mode=mode, on_page=on_page,
                               checkpoint=ctx.checkpoint)
     # Videos left pending by an earlier crash between a page and its jobs, or by a change
     # of the shorts/streams rules: queue them now (active jobs are not duplicated).
-    leftovers = eligible_pending_videos(ctx.pipeline, result.youtube_channel_id)
+    leftovers = eligible_pending_videos(pipeline, result.youtube_channel_id)
     if leftovers:
         queued += _queue_extracts(ctx, leftovers, priority)
     return {**result.as_dict(), "queued": queued}
@@ -47,11 +57,12 @@ def extract_transcript(ctx: JobContext) -> dict[str, Any]:
     """Fetch, clean and store one video's transcript (or record why there is none)."""
     video_id = ctx.job.entity_id
     ctx.checkpoint()
-    status = add_video(ctx.pipeline, video_id)
+    pipeline = _pipeline(ctx)
+    status = add_video(pipeline, video_id)
     if status == "waiting":
         return {"video_id": video_id, "status": "waiting"}
     ctx.rate_limit()
-    return fetch_transcript(ctx.pipeline, video_id, ctx.checkpoint).as_dict()
+    return fetch_transcript(pipeline, video_id, ctx.checkpoint).as_dict()
 
 
 def sync_channel_metadata(ctx: JobContext) -> dict[str, Any]:

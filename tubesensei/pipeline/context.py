@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tubesensei.config import Settings
+from tubesensei.config import Settings, TranscriptSettings
 from tubesensei.db.engine import Database
 from tubesensei.pipeline.quota import QuotaMeter
 from tubesensei.youtube.data_api import DataApiClient
@@ -23,6 +23,23 @@ T = TypeVar("T")
 
 def _secret(value: object) -> str | None:
     return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
+
+
+def transcript_client(settings: Settings) -> TranscriptClient:
+    """A transcript client as the settings say: languages, translation, endpoint, timeouts,
+    proxies. One per thread (see TranscriptClient)."""
+    yt, tr = settings.youtube, settings.transcripts
+    return TranscriptClient(
+        languages=tr.languages,
+        allow_translation=tr.allow_translation,
+        web_base_url=yt.web_base_url,
+        timeout=(yt.connect_timeout_seconds, yt.timeout_seconds),
+        proxy_http=_secret(yt.proxy_http_url),
+        proxy_https=_secret(yt.proxy_https_url),
+        webshare_username=_secret(yt.webshare_username),
+        webshare_password=_secret(yt.webshare_password),
+        webshare_locations=yt.webshare_locations,
+    )
 
 
 @dataclass
@@ -59,19 +76,18 @@ class Pipeline:
     @property
     def transcripts(self) -> TranscriptClient:
         if self._transcripts is None:
-            yt, tr = self.settings.youtube, self.settings.transcripts
-            self._transcripts = TranscriptClient(
-                languages=tr.languages,
-                allow_translation=tr.allow_translation,
-                web_base_url=yt.web_base_url,
-                timeout=(yt.connect_timeout_seconds, yt.timeout_seconds),
-                proxy_http=_secret(yt.proxy_http_url),
-                proxy_https=_secret(yt.proxy_https_url),
-                webshare_username=_secret(yt.webshare_username),
-                webshare_password=_secret(yt.webshare_password),
-                webshare_locations=yt.webshare_locations,
-            )
+            self._transcripts = transcript_client(self.settings)
         return self._transcripts
+
+    def use_transcript_settings(self, transcripts: TranscriptSettings) -> None:
+        """Follow a change of the ``[transcripts]`` settings (a consumer re-reads them per
+        job, see jobs/live_settings.py): the next transcript client is built with them."""
+        if transcripts == self.settings.transcripts:
+            return
+        self.settings = self.settings.model_copy(update={"transcripts": transcripts})
+        if self._transcripts is not None:
+            self._transcripts.close()
+            self._transcripts = None
 
     def call_api(self, fn: Callable[..., T], *args: Any) -> T:
         """Make a blocking Data API call; if it fails, persist the units it spent anyway

@@ -4,6 +4,9 @@ A permanent miss (captions disabled, no transcript in the wanted languages, vide
 age restricted, unplayable, PO token required) is an answer, not an error: the video becomes
 ``unavailable`` with the reason. Transient and blocked errors are raised to the caller; this
 layer never retries.
+
+Either way the tracks YouTube listed for the video are recorded on it
+(``videos.available_languages``), so ``videos show`` can say what there is in which language.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tubesensei.config import Settings
 from tubesensei.db.engine import Database
 from tubesensei.db.models import UNAVAILABLE_REASONS, Transcript, TranscriptChunk, Video
 from tubesensei.pipeline.cleaning import (
@@ -24,10 +28,10 @@ from tubesensei.pipeline.cleaning import (
     Segment,
     clean_segments,
 )
-from tubesensei.pipeline.context import Pipeline
+from tubesensei.pipeline.context import Pipeline, transcript_client
 from tubesensei.queries.corpus import get_video
 from tubesensei.youtube.errors import Permanent
-from tubesensei.youtube.transcripts import FetchedTranscript
+from tubesensei.youtube.transcripts import FetchedTranscript, Track, describe_tracks
 
 # A search hit links to the chunk's first second: ~30 s of speech keeps that link close.
 CHUNK_SECONDS = 30.0
@@ -42,9 +46,16 @@ class TranscriptOutcome:
     language_code: str | None = None
     is_generated: bool | None = None
     words: int = 0
+    available: str | None = None  # the tracks YouTube listed: "de (manual), fr (generated)"
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "available" or v is not None}
+
+
+def _record_tracks(video: Video, tracks: tuple[Track, ...] | None, now: datetime) -> None:
+    """What YouTube listed at this fetch; unknown (None) when it could not be listed."""
+    video.available_languages = None if tracks is None else [t.as_dict() for t in tracks]
+    video.languages_checked_at = None if tracks is None else now
 
 
 def chunk_segments(segments: Sequence[Segment]) -> list[tuple[float, str]]:
@@ -118,6 +129,8 @@ def store_transcript(db: Database, fetched: FetchedTranscript) -> TranscriptOutc
         video.transcript_status = "done"
         video.unavailable_reason = None
         video.transcript_error = None
+        if fetched.available is not None:
+            _record_tracks(video, fetched.available, now)
     return TranscriptOutcome(
         fetched.video_id, "done", None, fetched.language_code, fetched.is_generated,
         cleaned.word_count,
@@ -128,12 +141,27 @@ def mark_unavailable(
     db: Database, youtube_video_id: str, error: Permanent
 ) -> TranscriptOutcome:
     reason = error.reason if error.reason in UNAVAILABLE_REASONS else "video_unavailable"
+    tracks = getattr(error, "available", None)
     with db.write() as s:
         video = get_video(s, youtube_video_id)
         video.transcript_status = "unavailable"
         video.unavailable_reason = reason
         video.transcript_error = error.message
-    return TranscriptOutcome(youtube_video_id, "unavailable", reason)
+        _record_tracks(video, tracks, datetime.now(UTC))
+    return TranscriptOutcome(youtube_video_id, "unavailable", reason,
+                             available=None if tracks is None else describe_tracks(tracks))
+
+
+def offered_tracks(settings: Settings, youtube_video_id: str) -> tuple[Track, ...]:
+    """Ask YouTube now which transcript tracks ``youtube_video_id`` has (through the
+    configured endpoint and proxies); nothing is read or written in the database. Raises the
+    taxonomy's errors: Permanent (captions disabled, video unavailable...), Transient,
+    Blocked."""
+    client = transcript_client(settings)
+    try:
+        return client.list_tracks(youtube_video_id)
+    finally:
+        client.close()
 
 
 def fetch_transcript(

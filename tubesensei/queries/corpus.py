@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tubesensei.db.models import Channel, Video
+from tubesensei.db.models import Channel, ProcessingJob, Transcript, Video
 from tubesensei.errors import NotFound
 from tubesensei.youtube.ids import ChannelRef
 
@@ -211,6 +211,137 @@ def _video_row(v: Video, c: Channel) -> VideoRow:
     )
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True)
+class StoredTrack:
+    """A transcript stored for a video: which one, and how much of it."""
+
+    language_code: str
+    language: str
+    is_generated: bool
+    translated_from: str | None
+    segments: int
+    words: int
+    fetched_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**vars(self), "fetched_at": _iso(self.fetched_at)}
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """One ledger row about a video (its transcript jobs), as ``videos show`` lists them."""
+
+    id: int
+    job_type: str
+    status: str
+    attempts: int
+    max_attempts: int
+    error_class: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    next_retry_at: datetime | None
+    result: dict[str, Any] | None = None
+
+    @property
+    def outcome(self) -> str:
+        """What a finished job found: ``done``, ``unavailable (reason)``, ``waiting``."""
+        result = self.result or {}
+        status = str(result.get("status") or "")
+        return f"{status} ({result['reason']})" if result.get("reason") else status
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: _iso(v) if isinstance(v, datetime) else v for k, v in vars(self).items()}
+
+
+@dataclass(frozen=True)
+class VideoDetail:
+    """Everything stored about one video: metadata, transcript status, the transcripts
+    stored, the tracks YouTube listed at the last fetch, and its jobs (newest first)."""
+
+    video_id: str
+    title: str
+    channel_id: str
+    channel_title: str
+    channel_handle: str | None
+    kind: str
+    was_live: bool
+    published_at: datetime | None
+    scheduled_start_at: datetime | None
+    duration_s: int | None
+    view_count: int | None
+    like_count: int | None
+    comment_count: int | None
+    privacy_status: str | None
+    discovered_at: datetime
+    transcript_status: str
+    unavailable_reason: str | None
+    transcript_error: str | None
+    transcripts: list[StoredTrack]
+    available_languages: list[dict[str, Any]] | None
+    """As recorded at the last fetch ([] captions disabled; None never listed)."""
+    languages_checked_at: datetime | None
+    jobs: list[VideoJob]
+    description: str = ""
+
+    @property
+    def link(self) -> str:
+        return f"https://youtu.be/{self.video_id}"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"link": self.link}
+        for key, value in vars(self).items():
+            if key in ("transcripts", "jobs"):
+                value = [item.as_dict() for item in value]
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            out[key] = value
+        return out
+
+
+def video_detail(s: Session, youtube_video_id: str) -> VideoDetail:
+    """One stored video in full (VideoNotInCorpus when it is not stored). Segment counts come
+    from the database's JSON functions: no transcript text is read."""
+    video = get_video(s, youtube_video_id)
+    channel = s.get(Channel, video.channel_id)
+    assert channel is not None  # a foreign key
+    tracks = s.execute(
+        select(Transcript.language_code, Transcript.language, Transcript.is_generated,
+               Transcript.translated_from, func.json_array_length(Transcript.segments),
+               Transcript.word_count, Transcript.fetched_at)
+        .where(Transcript.video_id == video.id)
+        .order_by(Transcript.fetched_at.desc(), Transcript.id.desc())
+    ).all()
+    jobs = s.execute(
+        select(ProcessingJob.id, ProcessingJob.job_type, ProcessingJob.status,
+               ProcessingJob.attempts, ProcessingJob.max_attempts, ProcessingJob.error_class,
+               ProcessingJob.error, ProcessingJob.created_at, ProcessingJob.finished_at,
+               ProcessingJob.next_retry_at, ProcessingJob.result)
+        .where(ProcessingJob.entity_id == youtube_video_id)
+        .order_by(ProcessingJob.id.desc())
+    ).all()
+    return VideoDetail(
+        video_id=video.youtube_video_id, title=video.title,
+        channel_id=channel.youtube_channel_id, channel_title=channel.title,
+        channel_handle=channel.handle, kind=video.kind, was_live=bool(video.was_live),
+        published_at=video.published_at, scheduled_start_at=video.scheduled_start_at,
+        duration_s=video.duration_s, view_count=video.view_count, like_count=video.like_count,
+        comment_count=video.comment_count, privacy_status=video.privacy_status,
+        discovered_at=video.discovered_at, transcript_status=video.transcript_status,
+        unavailable_reason=video.unavailable_reason, transcript_error=video.transcript_error,
+        transcripts=[StoredTrack(code, name, bool(gen), src, int(n or 0), int(words or 0), at)
+                     for code, name, gen, src, n, words, at in tracks],
+        available_languages=video.available_languages,
+        languages_checked_at=video.languages_checked_at,
+        jobs=[VideoJob(*row) for row in jobs],
+        description=video.description,
+    )
+
+
 def video_status(s: Session, youtube_video_id: str) -> str | None:
     """The video's transcript_status, or None when it is not stored."""
     stmt = select(Video.transcript_status).where(Video.youtube_video_id == youtube_video_id)
@@ -224,6 +355,19 @@ def get_video(s: Session, youtube_video_id: str) -> Video:
     if video is None:
         raise VideoNotInCorpus(f"video {youtube_video_id} is not in the corpus")
     return video
+
+
+def select_video_ids(s: Session, *, status: str, reason: str | None = None,
+                     channel: ChannelRef | None = None) -> list[str]:
+    """Ids of the stored videos with this transcript status (and unavailable reason, and
+    channel: ChannelNotInCorpus when it is not stored), oldest first."""
+    filters = [Video.transcript_status == status]
+    if reason is not None:
+        filters.append(Video.unavailable_reason == reason)
+    if channel is not None:
+        filters.append(Video.channel_id == get_channel(s, channel).id)
+    stmt = select(Video.youtube_video_id).where(*filters).order_by(Video.published_at, Video.id)
+    return list(s.execute(stmt).scalars())
 
 
 def known_video_ids(s: Session, youtube_video_ids: Sequence[str]) -> set[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from tubesensei.errors import TubeSenseiError
 
@@ -50,13 +51,17 @@ class Transient(YouTubeError):
 
 
 class Permanent(YouTubeError):
-    """The answer will not change by retrying: a reason says why."""
+    """The answer will not change by retrying: a reason says why. A transcript miss also
+    carries the tracks YouTube listed (``available``: a tuple of transcripts.Track, empty
+    when captions are disabled, None when unknown)."""
 
     kind = "permanent"
 
-    def __init__(self, reason: str, message: str | None = None) -> None:
+    def __init__(self, reason: str, message: str | None = None, *,
+                 available: tuple[Any, ...] | None = None) -> None:
         super().__init__(message or reason.replace("_", " "))
         self.reason = str(reason)
+        self.available = available
 
 
 class QuotaExhausted(YouTubeError):

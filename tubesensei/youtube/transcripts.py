@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from xml.etree.ElementTree import ParseError
 
 import requests
@@ -47,11 +48,41 @@ from tubesensei.youtube.http import (
     normalize_base_url,
 )
 
-__all__ = ["FetchedTranscript", "TranscriptClient", "build_proxy_config", "classify_error"]
+__all__ = ["FetchedTranscript", "Track", "TranscriptClient", "build_proxy_config",
+           "classify_error", "tracks_of"]
 
 log = structlog.get_logger(__name__)
 
 Segment = tuple[float, float, str]
+
+
+@dataclass(frozen=True)
+class Track:
+    """One transcript track YouTube lists for a video (``--list-transcripts``' rows)."""
+
+    language_code: str
+    language: str
+    is_generated: bool
+    is_translatable: bool
+
+    @property
+    def kind(self) -> str:
+        return "generated" if self.is_generated else "manual"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"language_code": self.language_code, "language": self.language,
+                "is_generated": self.is_generated, "is_translatable": self.is_translatable}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Track:
+        return cls(str(data.get("language_code", "")), str(data.get("language", "")),
+                   bool(data.get("is_generated")), bool(data.get("is_translatable")))
+
+
+def tracks_of(listing: Iterable[Any] | None) -> tuple[Track, ...]:
+    """The tracks of a library ``TranscriptList``: manual ones first, as the library lists."""
+    return tuple(Track(t.language_code, t.language, bool(t.is_generated),
+                       bool(t.translation_languages)) for t in (listing or []))
 
 
 @dataclass(frozen=True)
@@ -62,6 +93,8 @@ class FetchedTranscript:
     is_generated: bool
     translated_from: str | None
     segments: list[Segment]
+    available: tuple[Track, ...] | None = None
+    """Every track YouTube listed for the video when this one was fetched (None: unknown)."""
 
 
 def build_proxy_config(proxy_http: str | None = None, proxy_https: str | None = None,
@@ -113,18 +146,16 @@ def _retry_after(exc: BaseException) -> float | None:
         return None
 
 
-def _available_languages(listing: object) -> str:
-    parts = []
-    for transcript in listing or []:  # type: ignore[attr-defined]
-        kind = "generated" if transcript.is_generated else "manual"
-        parts.append(f"{transcript.language_code} ({kind})")
-    return ", ".join(parts) or "none"
+def describe_tracks(tracks: Iterable[Track]) -> str:
+    """``de (manual), fr (generated)``: the languages a miss names."""
+    return ", ".join(f"{t.language_code} ({t.kind})" for t in tracks) or "none"
 
 
-def _no_transcript(video_id: str, languages: Sequence[str], listing: object) -> Permanent:
+def _no_transcript(video_id: str, languages: Sequence[str], listing: Any) -> Permanent:
+    tracks = tracks_of(listing)
     return Permanent(UnavailableReason.NO_TRANSCRIPT_IN_LANGUAGE,
                      f"video {video_id} has no transcript in {', '.join(languages)}; "
-                     f"available: {_available_languages(listing)}")
+                     f"available: {describe_tracks(tracks)}", available=tracks)
 
 
 _PERMANENT = (
@@ -147,12 +178,14 @@ def classify_error(exc: BaseException, video_id: str, languages: Sequence[str] =
         return Blocked(f"YouTube is blocking transcript requests ({type(exc).__name__})")
     for cls, reason, text in _PERMANENT:
         if isinstance(exc, cls):
-            return Permanent(reason, f"video {video_id}: {text}")
+            # Captions turned off: YouTube offers no track at all (known, not unknown).
+            known = () if reason == UnavailableReason.TRANSCRIPTS_DISABLED else None
+            return Permanent(reason, f"video {video_id}: {text}", available=known)
     if isinstance(exc, yta.NoTranscriptFound):
         return _no_transcript(video_id, languages, getattr(exc, "_transcript_data", None))
     if isinstance(exc, (yta.NotTranslatable, yta.TranslationLanguageNotAvailable)):
         return Permanent(UnavailableReason.NO_TRANSCRIPT_IN_LANGUAGE,
-                         f"video {video_id}: no translation to {languages[0]}")
+                         f"video {video_id}: no translation to {languages[0]}", available=None)
     if isinstance(exc, yta.VideoUnplayable):
         why = scrub(exc.reason or "no reason given", secrets)[:200]
         return Permanent(UnavailableReason.UNPLAYABLE, f"video {video_id} is unplayable: {why}")
@@ -179,6 +212,22 @@ def classify_error(exc: BaseException, video_id: str, languages: Sequence[str] =
     if isinstance(exc, OSError):
         return Transient(f"transcript request for {video_id} failed: {type(exc).__name__}")
     raise TypeError(f"not a transcript error: {type(exc).__name__}") from exc
+
+
+def preferred(tracks: Sequence[Any], languages: Sequence[str]) -> Any | None:
+    """The track to store among ``tracks`` (library transcripts or :class:`Track`s): manual
+    ones in the languages' order, then generated ones; a regional variant (``en-GB``) stands
+    in for its language when no exact track of that kind exists. None: no language matches
+    (translation is the caller's business)."""
+    for generated in (False, True):
+        of_kind = [t for t in tracks if t.is_generated == generated]
+        for language in languages:
+            exact = [t for t in of_kind if t.language_code == language]
+            regional = [t for t in of_kind
+                        if t.language_code.split("-")[0] == language.split("-")[0]]
+            if exact or regional:
+                return (exact or regional)[0]
+    return None
 
 
 class TranscriptClient:
@@ -229,21 +278,42 @@ class TranscriptClient:
     def close(self) -> None:
         self.reset()
 
-    def fetch(self, video_id: str) -> FetchedTranscript:
-        """The best transcript of ``video_id``, or a taxonomy error saying why not."""
+    def _failed(self, exc: Exception, video_id: str, tracks: tuple[Track, ...] | None
+                ) -> YouTubeError:
+        """The taxonomy error for ``exc`` (a permanent miss knows the tracks listed)."""
+        error = classify_error(exc, video_id, self.languages, self._secrets)
+        if isinstance(error, (Transient, Blocked)):
+            # A fresh session next time: new connections, no cookies YouTube tied to the
+            # failure.
+            self.reset()
+        if isinstance(error, Permanent) and error.available is None and tracks is not None:
+            error.available = tracks
+        return error
+
+    def list_tracks(self, video_id: str) -> tuple[Track, ...]:
+        """The transcript tracks YouTube lists for ``video_id`` (the library's list API:
+        what ``youtube_transcript_api --list-transcripts`` prints), or a taxonomy error:
+        captions disabled, video unavailable, blocked..."""
         library = self._library()
         try:
+            return tracks_of(library.list(video_id))
+        except Exception as exc:  # classified right here; nothing else inspects them
+            library_error = isinstance(exc, (yta.YouTubeTranscriptApiException, ParseError))
+            raise self._failed(exc, video_id, None) from (exc if library_error else None)
+
+    def fetch(self, video_id: str) -> FetchedTranscript:
+        """The best transcript of ``video_id``, or a taxonomy error saying why not. Either
+        way the tracks YouTube listed travel along (``available``), when it listed any."""
+        library = self._library()
+        tracks: tuple[Track, ...] | None = None
+        try:
             listing = library.list(video_id)
+            tracks = tracks_of(listing)
             transcript, translated_from = self._choose(video_id, listing)
             fetched = transcript.fetch()
         except Exception as exc:  # classified right here; nothing else inspects them
-            error = classify_error(exc, video_id, self.languages, self._secrets)
-            if isinstance(error, (Transient, Blocked)):
-                # A fresh session next time: new connections, no cookies YouTube tied to
-                # the failure.
-                self.reset()
             library_error = isinstance(exc, (yta.YouTubeTranscriptApiException, ParseError))
-            raise error from (exc if library_error else None)
+            raise self._failed(exc, video_id, tracks) from (exc if library_error else None)
         return FetchedTranscript(
             video_id=video_id,
             language_code=fetched.language_code,
@@ -251,19 +321,15 @@ class TranscriptClient:
             is_generated=fetched.is_generated,
             translated_from=translated_from,
             segments=[(s.start, s.duration, s.text) for s in fetched.snippets],
+            available=tracks,
         )
 
     def _choose(self, video_id: str, listing: yta.TranscriptList
                 ) -> tuple[yta.Transcript, str | None]:
         tracks = list(listing)
-        for generated in (False, True):
-            of_kind = [t for t in tracks if t.is_generated == generated]
-            for language in self.languages:
-                exact = [t for t in of_kind if t.language_code == language]
-                regional = [t for t in of_kind
-                            if t.language_code.split("-")[0] == language.split("-")[0]]
-                if exact or regional:
-                    return (exact or regional)[0], None
+        best = preferred(tracks, self.languages)
+        if best is not None:
+            return best, None
         if self.allow_translation:
             target = self.languages[0]
             for track in tracks:
