@@ -141,7 +141,8 @@ def test_burst_summary_names_a_quota_pause_and_when_held_jobs_run(run_cli, sim) 
             "its 1 waiting job(s) run then") in out.stdout
 
 
-def test_workers_above_the_cap_says_so_once(run_cli, sim) -> None:
+def test_workers_above_the_cap_says_so_once(run_cli, sim,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     out = run_cli("run-consumer", "--workers", "20", "--burst", "--burst-wait", "0",
                   "--no-metrics")
     assert out.exit_code == 0, out.stderr
@@ -155,6 +156,10 @@ def test_workers_above_the_cap_says_so_once(run_cli, sim) -> None:
     out = run_cli("run-consumer", "--workers", "10", "--burst", "--burst-wait", "0",
                   "--no-metrics")
     assert "max_concurrent_jobs" not in out.stderr  # at the cap: nothing to say
+    monkeypatch.setenv("TUBESENSEI_LIMITS__WORKER_CONCURRENCY", "12")  # the default, too
+    out = run_cli("run-consumer", "--burst", "--burst-wait", "0", "--no-metrics")
+    assert out.stderr.count("limits.worker_concurrency (12) is above "
+                            "limits.max_concurrent_jobs (10): running 10") == 1
 
 
 def test_run_consumer_off_a_terminal_prints_no_progress(tubesensei_exe, sim) -> None:

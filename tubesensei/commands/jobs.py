@@ -308,9 +308,12 @@ def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], 
     consumer = Consumer(system, workers=workers, queues=queues or QUEUES, burst=burst,
                         burst_wait=burst_wait, grace_seconds=grace, metrics_port=port,
                         metrics_port_required=metrics_port is not None)
-    if workers is not None and workers > limits.max_concurrent_jobs:
+    wanted = workers if workers is not None else limits.worker_concurrency
+    if wanted > limits.max_concurrent_jobs:
         n = limits.max_concurrent_jobs
-        click.echo(f"--workers {workers} is above limits.max_concurrent_jobs ({n}): running {n} "
+        asked = (f"--workers {wanted}" if workers is not None
+                 else f"limits.worker_concurrency ({wanted})")
+        click.echo(f"{asked} is above limits.max_concurrent_jobs ({n}): running {n} "
                    "(raise it with TUBESENSEI_LIMITS__MAX_CONCURRENT_JOBS or `tubesensei config "
                    "set limits.max_concurrent_jobs N`)", err=True)
     started = datetime.now(UTC)
