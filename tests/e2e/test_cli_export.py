@@ -11,14 +11,14 @@ import pytest
 import srt
 import webvtt
 
-from tests.e2e.test_cli_corpus import (  # noqa: F401 (fixtures)
-    corpus,
-    corpus_file,
-    env,
-    ok,
-    one_line_error,
-    sim,
-)
+from tests.e2e import test_cli_corpus as corpus_tests
+from tests.e2e.test_cli_corpus import ok
+
+# The CLI corpus tests' fixtures, shared: one simulated world.
+sim = corpus_tests.sim
+corpus_file = corpus_tests.corpus_file
+env = corpus_tests.env
+corpus = corpus_tests.corpus
 
 
 def jsonl(run_cli, *args: str) -> list[dict]:

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli_corpus import (  # noqa: F401 (fixtures)
-    corpus,
-    corpus_file,
-    env,
-    one_line_error,
-    sim,
-)
+from tests.e2e import test_cli_corpus as corpus_tests
+from tests.e2e.test_cli_corpus import one_line_error
+
+# The CLI corpus tests' fixtures, shared: one simulated world.
+sim = corpus_tests.sim
+corpus_file = corpus_tests.corpus_file
+env = corpus_tests.env
+corpus = corpus_tests.corpus
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="creating a device node needs root")
 
