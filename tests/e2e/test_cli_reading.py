@@ -313,3 +313,19 @@ def test_a_running_consumer_follows_changes_of_transcripts_languages(
     assert err.count("transcripts settings reloaded from the config file") == 1, err[-3000:]
     assert err.count("config file changed but cannot be used") == 1, err[-3000:]
     assert "Traceback" not in err
+
+
+def test_transcripts_show_into_a_pipe_that_closes_early(sim, corpus,
+                                                         tubesensei_exe: list[str]) -> None:
+    """`transcripts show ID | head` is normal use: no error when head has had enough."""
+    video = max((v for v in sim.world.videos if v.case in ("generated_en", "finished_live")),
+                key=lambda v: v.duration_s)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUBESENSEI_")}
+    environ.update(sim_environ(sim.base_url, corpus))
+    proc = subprocess.Popen([*tubesensei_exe, "transcripts", "show", video.video_id],
+                            env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().decode().strip() == video.title
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and err == "", err

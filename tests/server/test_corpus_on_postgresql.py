@@ -93,6 +93,23 @@ def test_filters_and_phrases_on_both(sim, both) -> None:
     assert on_pg[0].video_id in {h.video_id for h in lite.db.query(search, f'"{phrase}"', limit=3)}
 
 
+def test_a_video_reads_the_same_on_both(sim, both) -> None:
+    """videos show: segment counts from the database's JSON functions, the tracks recorded
+    at the fetch (migration 0006's columns), the same on PostgreSQL as on SQLite."""
+    from tubesensei.queries.corpus import select_video_ids, video_detail
+
+    lite, pg = both
+    for case in ("multi_language", "no_english", "captions_disabled", "generated_en"):
+        vid = sim.world.find(case).video_id
+        on_lite, on_pg = lite.db.query(video_detail, vid), pg.db.query(video_detail, vid)
+        stored = [{**t.as_dict(), "fetched_at": None} for t in on_pg.transcripts]
+        assert stored == [{**t.as_dict(), "fetched_at": None} for t in on_lite.transcripts]
+        assert on_pg.available_languages == on_lite.available_languages is not None, case
+        assert on_pg.transcript_status == on_lite.transcript_status, case
+    misses = {"status": "unavailable", "reason": "no_transcript_in_language"}
+    assert pg.db.query(select_video_ids, **misses) == lite.db.query(select_video_ids, **misses)
+
+
 def test_hostile_queries_are_words_on_postgresql_too(both) -> None:
     lite, pg = both
     for query in sorted(NO_WORDS | UNBALANCED):

@@ -240,3 +240,25 @@ def test_bad_settings_are_configuration_errors() -> None:
     with pytest.raises(ConfigurationError) as caught:
         TranscriptClient(webshare_password="only-the-password")
     assert "only-the-password" not in str(caught.value)
+
+
+def test_list_tracks_and_what_a_miss_or_a_fetch_knows_of_them(web) -> None:
+    c = client(web, languages=("en",))
+    tracks = c.list_tracks("generatedEN")
+    assert [(t.language_code, t.kind) for t in tracks] == [("de", "manual"),
+                                                           ("en", "generated")]
+    assert [t.language_code for t in c.fetch("generatedEN").available] == ["de", "en"]
+    with pytest.raises(Permanent) as miss:
+        c.fetch("onlyfrench1")
+    assert miss.value.reason == UnavailableReason.NO_TRANSCRIPT_IN_LANGUAGE
+    assert [(t.language_code, t.is_generated) for t in miss.value.available] == [("fr", True)]
+    assert "available: fr (generated)" in str(miss.value)
+    with pytest.raises(Permanent) as disabled:
+        c.list_tracks("disabled001")
+    assert disabled.value.reason == UnavailableReason.TRANSCRIPTS_DISABLED
+    assert disabled.value.available == ()  # known: no track at all
+    with pytest.raises(Permanent) as gone:
+        c.fetch("unavailable")
+    assert gone.value.available is None  # unknown: the video could not be read
+    with pytest.raises(Blocked):
+        c.list_tracks("http4290001")

@@ -67,11 +67,16 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
         click.echo(to_vtt(transcript.segments), nl=False)
     else:
         kind = "auto-generated" if transcript.is_generated else "manual"
-        click.echo(f"{transcript.title}\n{transcript.channel_title} · "
-                   f"https://youtu.be/{transcript.video_id} · {transcript.language} "
-                   f"({transcript.language_code}, {kind}) · {transcript.word_count:,} words\n")
-        for start, paragraph in transcript.paragraphs():
-            click.echo(f"[{hms(start)}] {paragraph}\n")
+        about = transcript.language_code if kind in transcript.language else (
+            f"{transcript.language_code}, {kind}")  # "English (auto-generated)" says it
+        try:
+            click.echo(f"{transcript.title}\n{transcript.channel_title} · "
+                       f"https://youtu.be/{transcript.video_id} · {transcript.language} "
+                       f"({about}) · {transcript.word_count:,} words\n")
+            for start, paragraph in transcript.paragraphs():
+                click.echo(f"[{hms(start)}] {paragraph}\n")
+        except BrokenPipeError:  # `... | head`: the reader has gone, which is fine
+            _silence_stdout()
 
 
 @transcripts_group.command(name="languages", context_settings=DASH_ARGS)
