@@ -263,7 +263,7 @@ def test_transcripts_show_in_every_format(run_cli, sim, corpus) -> None:
     srt = ok(run_cli("transcripts", "show", video.video_id, "--format", "srt"))
     vtt = ok(run_cli("transcripts", "show", video.video_id, "--format", "vtt"))
     expected = [s["text"] for s in data["segments"]]
-    assert [c[2] for c in parse_cues(srt)] == expected == [c[2] for c in parse_cues(vtt)]
+    assert [c[2] for c in parse_cues(srt, "srt")] == expected == [c[2] for c in parse_cues(vtt, "vtt")]
     assert vtt.startswith("WEBVTT")
     one_line_error(run_cli("transcripts", "show", video.video_id, "--language", "de"), 1,
                    "stored: en")
