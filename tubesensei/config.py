@@ -361,6 +361,7 @@ class LoadedSettings:
 
     settings: Settings
     config_files: list[Path] = field(default_factory=list)
+    candidates: list[Path] = field(default_factory=list)  # read once they exist
     file_layers: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
     env_values: dict[str, str] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -390,16 +391,22 @@ def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILENAME
 
 
+def config_candidates(explicit: Path | None, environ: Mapping[str, str]) -> list[Path]:
+    """The config files that are read when they exist, the later winning: --config PATH
+    alone, else $TUBESENSEI_CONFIG alone, else the user config file and then
+    ./tubesensei.toml (a folder's own settings win over the user's, as git's local config
+    does over the global one)."""
+    named = explicit_config_file(explicit, environ)
+    if named is not None:
+        return [named]
+    return [default_config_file(), local_config_file()]
+
+
 def discover_config_files(explicit: Path | None, environ: Mapping[str, str]) -> list[Path]:
-    """The config files to read, the later winning: --config PATH alone, else
-    $TUBESENSEI_CONFIG alone, else the user config file and then ./tubesensei.toml (a
-    folder's own settings win over the user's, as git's local config does over the global)."""
-    if explicit is not None:
-        return [explicit]
-    if environ.get(ENV_CONFIG):
-        return [Path(environ[ENV_CONFIG]).expanduser()]
-    files = [default_config_file(), local_config_file()]
-    return [path for path in files if path.is_file()]
+    """The config files to read (a named one must exist: read_config_file says so)."""
+    if explicit_config_file(explicit, environ) is not None:
+        return config_candidates(explicit, environ)
+    return [path for path in config_candidates(explicit, environ) if path.is_file()]
 
 
 def local_config_file() -> Path:
@@ -464,7 +471,8 @@ def load_settings(
         settings = Settings.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(exc, layers, env_values, init)) from None
-    return LoadedSettings(settings, paths, layers, env_values, init)
+    candidates = config_candidates(config_file, env) if files is None else list(files)
+    return LoadedSettings(settings, paths, candidates, layers, env_values, init)
 
 
 def iter_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -683,7 +691,8 @@ def check_configuration(
         return None, [*problems, *describe_validation_errors(exc, layers, env_values, init)]
     if problems:
         return None, problems
-    return LoadedSettings(settings, [p for p, _ in layers], layers, env_values, init), []
+    return LoadedSettings(settings, [p for p, _ in layers], config_candidates(config_file, env),
+                          layers, env_values, init), []
 
 
 def _env_parent(dotted: str, env_values: Mapping[str, str]) -> str | None:

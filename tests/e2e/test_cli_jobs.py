@@ -202,3 +202,21 @@ def test_run_consumer_on_a_terminal_shows_progress_above_the_logs(tubesensei_exe
     assert re.search(r"transcripts\s.*\d+/4 done", screen), screen[-2000:]  # … and progress
     assert "ETA" in screen
     assert out.startswith("consumer stopped after ")  # the summary stays on stdout
+
+
+def test_a_burst_on_one_queue_ends_when_that_queue_is_done(run_cli, sim) -> None:
+    """`--queue discovery --burst` ends once discovery is done, though the transcript jobs
+    it created wait for a consumer of their own."""
+    assert run_cli("enqueue", "channel", sim.world.channels[0].handle).exit_code == 0
+    done = run_cli("run-consumer", "--queue", "discovery", "--burst", "--burst-wait", "1",
+                   "--no-metrics")
+    assert done.exit_code == 0, done.stderr
+    jobs = json.loads(run_cli("jobs", "list", "--json").stdout)
+    assert {j["status"] for j in jobs if j["job_type"] == "discover_channel"} == {"completed"}
+    waiting = [j for j in jobs if j["job_type"] == "extract_transcript"]
+    assert waiting and {j["status"] for j in waiting} == {"pending"}
+    rest = run_cli("run-consumer", "--queue", "transcripts", "--burst", "--burst-wait", "1",
+                   "--no-metrics")
+    assert rest.exit_code == 0
+    after = json.loads(run_cli("jobs", "list", "--json").stdout)
+    assert {j["status"] for j in after} == {"completed"}

@@ -76,3 +76,17 @@ def test_a_pipeline_builds_its_next_client_with_new_settings(tmp_path: Path) -> 
     finally:
         pipeline.close()
         pipeline.db.dispose()
+
+
+def test_a_user_config_created_after_the_start_is_followed(tmp_path: Path) -> None:
+    """A consumer started with no config file at all; then `tubesensei config set
+    transcripts.languages ...` creates the user config: the next job follows it."""
+    from tubesensei.config import default_config_file
+
+    user = default_config_file()
+    assert not user.exists()
+    live = LiveTranscriptSettings(load_settings(None, environ={}))
+    assert live.current().languages == ["en"]
+    user.parent.mkdir(parents=True, exist_ok=True)
+    write(user, '[transcripts]\nlanguages = ["ja", "en"]\n')
+    assert live.current().languages == ["ja", "en"]

@@ -41,7 +41,10 @@ class LiveTranscriptSettings:
     """What the transcript tasks read instead of the settings loaded at start."""
 
     def __init__(self, loaded: LoadedSettings) -> None:
-        self._files = list(loaded.config_files)
+        # Every file that would be read, also one created after the start (a first
+        # `tubesensei config set` while the consumer runs).
+        self._files = list(loaded.candidates or loaded.config_files)
+        self._used = set(loaded.config_files)
         self._environ = dict(loaded.env_values)
         self._overrides = dict(loaded.overrides)
         self._current = loaded.settings.transcripts
@@ -62,14 +65,19 @@ class LiveTranscriptSettings:
     def _reload(self) -> None:
         files = [str(p) for p in self._files]
         try:
+            present = [p for p in self._files if p.is_file()]
+            gone = sorted(str(p) for p in self._used if p not in present)
+            if gone:  # a file in use vanished (mid-save, or deleted): not "back to defaults"
+                raise ConfigError(f"config file {gone[0]}: not found")
             fresh = load_settings(overrides=self._overrides, environ=self._environ,
-                                  files=self._files).settings.transcripts
+                                  files=present).settings.transcripts
         except (ConfigError, OSError, ValueError) as exc:
             log.warning("config file changed but cannot be used: keeping the transcripts "
                         "settings in use until it is fixed", files=files,
                         error=getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
                         languages=self._current.languages)
             return
+        self._used = set(present)
         if fresh == self._current:
             return
         changed = sorted(k for k in type(fresh).model_fields

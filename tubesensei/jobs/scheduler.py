@@ -152,8 +152,9 @@ class Housekeeper:
     # -- burst ----------------------------------------------------------------------------
 
     def burst_finished(self) -> bool:
-        """Nothing running here, no message this consumer may take, nothing runnable or due
-        within ``burst_wait`` anywhere (jobs held by a pause wait past the burst)."""
+        """Nothing running here, no message this consumer may take, nothing runnable, running
+        or due within ``burst_wait`` in the queues it serves (jobs held by a pause wait past
+        the burst)."""
         if self.pool.busy():
             return False
         now = datetime.now(UTC)
@@ -165,7 +166,10 @@ class Housekeeper:
             if sizes[q]["queued"] and not held:
                 return False
         horizon = now + timedelta(seconds=self.consumer.burst_wait)
-        runnable, running, due = self.system.db.query(Q.burst_state, horizon)
+        # Only the queues this consumer serves: `--queue discovery --burst` ends when the
+        # discovery work is done, whatever waits in queues it does not take from.
+        served = list(self.pool.queues)
+        runnable, running, due = self.system.db.query(Q.burst_state, horizon, served)
         if running or due is not None:
             return False
         if runnable:
@@ -175,5 +179,5 @@ class Housekeeper:
             if not held_queues:
                 reap(self.system, own=set(self.executor.inflight_ids()))
                 return False
-            return self.system.db.query(Q.runnable_outside, held_queues) == 0
+            return self.system.db.query(Q.runnable_outside, held_queues, served) == 0
         return True  # nothing runnable, running or due soon

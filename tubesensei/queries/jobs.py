@@ -4,6 +4,7 @@ consumer and the reaper decide by. (Every write is in jobs/ledger.py.)"""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -221,9 +222,12 @@ def cancel_requested(s: Session, job_id: int) -> bool:
     return bool(s.execute(select(JOBS.c.cancel_requested).where(JOBS.c.id == job_id)).scalar())
 
 
-def burst_state(s: Session, horizon: datetime) -> tuple[int, int, datetime | None]:
-    """(runnable now, running anywhere, earliest retry due within ``horizon`` or None)."""
+def burst_state(s: Session, horizon: datetime, queues: Sequence[str] | None = None,
+                ) -> tuple[int, int, datetime | None]:
+    """(runnable now, running anywhere, earliest retry due within ``horizon`` or None), in
+    ``queues`` (None: all)."""
     now = _now()
+    where = [JOBS.c.queue.in_(list(queues))] if queues is not None else []
     runnable = s.execute(
         select(func.count()).where(
             or_(
@@ -231,12 +235,14 @@ def burst_state(s: Session, horizon: datetime) -> tuple[int, int, datetime | Non
                 and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now),
             ),
             JOBS.c.cancel_requested.is_(False),
+            *where,
         )
     ).scalar_one()
-    running = s.execute(select(func.count()).where(JOBS.c.status == "running")).scalar_one()
+    running = s.execute(
+        select(func.count()).where(JOBS.c.status == "running", *where)).scalar_one()
     due = s.execute(
         select(func.min(JOBS.c.next_retry_at)).where(
-            JOBS.c.status == "retrying", JOBS.c.next_retry_at <= horizon
+            JOBS.c.status == "retrying", JOBS.c.next_retry_at <= horizon, *where
         )
     ).scalar()
     return runnable, running, (due.replace(tzinfo=UTC) if due else None)
@@ -258,13 +264,16 @@ def waiting_summary(s: Session) -> dict[str, dict[str, Any]]:
     return out
 
 
-def runnable_outside(s: Session, queues: set[str]) -> int:
-    """Runnable jobs (pending, or retrying and due) in queues other than ``queues``."""
+def runnable_outside(s: Session, queues: set[str], among: Sequence[str] | None = None) -> int:
+    """Runnable jobs (pending, or retrying and due) in queues other than ``queues`` (and in
+    ``among``, when given)."""
     now = _now()
+    where = [JOBS.c.queue.in_(list(among))] if among is not None else []
     return s.execute(
         select(func.count()).where(
             JOBS.c.queue.not_in(list(queues)),
             or_(JOBS.c.status == "pending",
                 and_(JOBS.c.status == "retrying", JOBS.c.next_retry_at <= now)),
+            *where,
         )
     ).scalar_one()
