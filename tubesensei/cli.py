@@ -46,6 +46,12 @@ class TubeSenseiGroup(click.Group):
         except TubeSenseiError as exc:
             code, error = exc.exit_code, exc.user_message()
             raise CommandError(error, code, exc.prefix) from None
+        except BrokenPipeError:
+            # `tubesensei videos list --json | head`: the reader has what it wanted.
+            from tubesensei.commands.output import silence_stdout
+
+            silence_stdout()
+            return None
         except click.ClickException as exc:
             code, error = exc.exit_code, exc.format_message()
             raise
@@ -180,8 +186,23 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
+    finally:
+        _flush_stdout()
     # In non-standalone mode click returns ctx.exit()'s code instead of raising Exit.
     return code if isinstance(code, int) else 0
+
+
+def _flush_stdout() -> None:
+    """What is still buffered goes out now, where a reader that went away (`| head`) can be
+    told apart from a real error, instead of at exit as a warning."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        from tubesensei.commands.output import silence_stdout
+
+        silence_stdout()
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

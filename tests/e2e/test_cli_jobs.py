@@ -72,6 +72,11 @@ def test_enqueue_video(run_cli, sim) -> None:
         ["enqueue", "channel", "@ok", "--priority", "1000"],
         ["jobs", "list", "--status", "sleeping"],
         ["run-consumer", "--workers", "0"],
+        ["enqueue", "batch", "--file", "/bin/ls", "--name", "binary"],
+        ["enqueue", "batch", "dQw4w9WgXcQ", "--name", ""],
+        ["enqueue", "batch", "dQw4w9WgXcQ", "--name", "   "],
+        ["enqueue", "batch", "dQw4w9WgXcQ", "--name", "x" * 201],
+        ["enqueue", "batch", "--file", "/", "--name", "a folder"],
     ],
 )
 def test_bad_input_exits_2_and_queues_nothing(run_cli, sim, tmp_path: Path, args) -> None:
@@ -81,6 +86,14 @@ def test_bad_input_exits_2_and_queues_nothing(run_cli, sim, tmp_path: Path, args
     if (tmp_path / "data" / "tubesensei.db").exists():
         settings = settings_for(sim.base_url, tmp_path / "data")
         assert scalar(settings, "SELECT count(*) FROM processing_jobs") == 0
+
+
+def test_enqueue_batch_takes_ids_that_start_with_dash_h(run_cli, sim) -> None:
+    """A real video id may begin with "-h": it is an id, not a request for help."""
+    result = run_cli("enqueue", "batch", "-hAbCdEfGhI", "--name", "dash")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith('session 1 "dash": 1 videos')
+    assert "Usage" in run_cli("enqueue", "batch", "-h").stdout
 
 
 def test_unknown_job_is_exit_1(run_cli, sim) -> None:

@@ -63,7 +63,7 @@ def test_batch_session_from_args_file_and_channel(run_cli, sim, tmp_path: Path) 
     ("args", "fragment"),
     [
         (["enqueue", "batch", "--name", "x"], "give video references, --file or --channel"),
-        (["enqueue", "batch", "dQw4w9WgXcQ"], "Missing option '--name'"),
+        (["enqueue", "batch", "dQw4w9WgXcQ"], "missing option '--name'"),
         (["enqueue", "batch", "--name", "x", "not-a-video!"], "video"),
         (["jobs", "cancel"], "give job ids or --session ID"),
         (["jobs", "retry", "--type", "nope"], "nope"),

@@ -136,3 +136,23 @@ def test_dash_is_stdout(run_cli, corpus) -> None:
     result = export(run_cli, "--out", "-")
     assert result.exit_code == 0 and result.stdout.count("\n") > 10
     assert not Path("-").exists()
+
+
+@pytest.mark.parametrize("command", [["videos", "list", "--json"],
+                                     ["transcripts", "search", "the", "--json"],
+                                     ["channels", "list", "--json"],
+                                     ["config", "show"]])
+def test_any_command_piped_into_a_reader_that_goes_away(tubesensei_exe, corpus,
+                                                        command) -> None:
+    """`tubesensei ... | head -1`: exit 0, nothing on stderr (no BrokenPipeError)."""
+    proc = subprocess.Popen(f"{' '.join(tubesensei_exe)} {' '.join(command)} | head -c 1",
+                            shell=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ), executable="/bin/bash")
+    out, err = proc.communicate(timeout=120)
+    assert len(out) == 1 and err == b"", err.decode()
+    # A reader gone before the first byte (`| true` exits at once): the write fails EPIPE.
+    status = subprocess.run(f"set -o pipefail; {' '.join(tubesensei_exe)} "
+                            f"{' '.join(command)} | true",
+                            shell=True, capture_output=True, env=dict(os.environ),
+                            executable="/bin/bash", timeout=120)
+    assert status.returncode == 0 and status.stderr == b""

@@ -112,15 +112,15 @@ def enqueue_video(app: AppContext, refs: tuple[str, ...], status: str | None,
     _report(created, "transcript")
 
 
-@enqueue_group.command(name="batch", context_settings={"ignore_unknown_options": True})
+@enqueue_group.command(name="batch", context_settings=DASH_ARGS)
 @click.argument("refs", nargs=-1)
-@click.option("--name", required=True, help="A name for the session (shown in reports).")
+@click.option("--name", help="A name for the session (shown in reports; required).")
 @click.option("--file", "file", type=click.File("r"), help="Read video references from a file "
               "(one per line; '#' starts a comment; '-' reads stdin).")
 @click.option("--channel", "channel", help="All pending videos of this stored channel.")
 @click.option("--priority", type=PRIORITY, default=0, show_default=True)
 @pass_app
-def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str, file: Any,
+def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str | None, file: Any,
                   channel: str | None, priority: int) -> None:
     """Queue a processing session: one transcript job per video, with a report.
 
@@ -134,9 +134,25 @@ def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str, file: Any,
     from tubesensei.queries.corpus import get_channel
     from tubesensei.youtube.ids import parse_channel_ref, parse_video_id
 
+    if lone_help(refs):
+        return
+    if name is None:  # checked here, not by click, so that a lone -h is help (DASH_ARGS)
+        raise BadInput("missing option '--name' (a name for the session)")
+    name = name.strip()
+    if not name:
+        raise BadInput("--name: give the session a name (it is how reports find it)")
+    if len(name) > 200:
+        raise BadInput(f"--name: at most 200 characters (got {len(name)})")
     lines = list(refs)
     if file is not None:
-        lines += [ln.split("#", 1)[0].strip() for ln in file.read().splitlines()]
+        try:
+            text = file.read()
+        except UnicodeDecodeError:
+            raise BadInput(f"--file {file.name}: not a text file (UTF-8, one video id or "
+                           "URL per line)") from None
+        if "\x00" in text:
+            raise BadInput(f"--file {file.name}: not a text file (it holds NUL bytes)")
+        lines += [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
     ids = [parse_video_id(r) for r in lines if r]
     ref = parse_channel_ref(channel) if channel else None
     if not ids and ref is None:

@@ -15,7 +15,7 @@ import click
 from tubesensei.formatting import hms
 
 __all__ = ["console", "hms", "interactive", "number", "plain", "print_json", "print_table",
-           "showing", "table", "when"]
+           "showing", "silence_stdout", "table", "when"]
 
 
 def console() -> Any:
@@ -26,6 +26,7 @@ def console() -> Any:
     out = Console(soft_wrap=False, highlight=False)
     if not out.is_terminal and not os.environ.get("COLUMNS"):
         out.width = 160
+    out.on_broken_pipe = silence_stdout  # type: ignore[method-assign]  # `| head`: exit 0
     return out
 
 
@@ -68,6 +69,18 @@ def number(value: int | None) -> str:
 def showing(shown: int, total: int, noun: str) -> None:
     if shown < total:
         click.echo(f"showing {shown} of {total:,} {noun} (use --limit N or --json for more)")
+
+
+def silence_stdout() -> None:
+    """Point stdout at devnull (the reader went away: `... | head`), so the interpreter's
+    final flush does not complain."""
+    import io
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 def interactive() -> bool:

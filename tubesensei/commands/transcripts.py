@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,15 @@ from tubesensei.commands.common import (
     pass_app,
     shown_rows,
 )
-from tubesensei.commands.output import console, hms, plain, print_json, showing, table
+from tubesensei.commands.output import (
+    console,
+    hms,
+    plain,
+    print_json,
+    showing,
+    silence_stdout,
+    table,
+)
 from tubesensei.errors import BadInput, Failure
 
 SEARCH_ROWS = 20  # hits a table shows when --limit is not given
@@ -76,7 +83,7 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
             for start, paragraph in transcript.paragraphs():
                 click.echo(f"[{hms(start)}] {paragraph}\n")
         except BrokenPipeError:  # `... | head`: the reader has gone, which is fine
-            _silence_stdout()
+            silence_stdout()
 
 
 @transcripts_group.command(name="languages", context_settings=DASH_ARGS)
@@ -229,15 +236,6 @@ def _stdout_utf8() -> io.TextIOWrapper | Any:
     return io.TextIOWrapper(buffer, encoding="utf-8", newline="\n", write_through=True)
 
 
-def _silence_stdout() -> None:
-    """Point stdout at devnull so the interpreter's final flush does not complain."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, io.UnsupportedOperation):
-        pass
-
-
 @transcripts_group.command(name="export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "txt", "srt", "vtt"]),
               help="jsonl: one transcript per line; txt/srt/vtt: one file each (required).")
@@ -344,9 +342,9 @@ def _export_to_stdout(write: Any) -> None:
         write(stream)
         stream.flush()
     except BrokenPipeError:  # `... | head`: the reader has gone, which is fine
-        _silence_stdout()
+        silence_stdout()
     except OSError as exc:
-        _silence_stdout()
+        silence_stdout()
         raise Failure(f"cannot write to standard output: {exc.strerror or exc}") from None
     finally:
         if stream is not sys.stdout and not stream.closed:
