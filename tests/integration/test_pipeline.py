@@ -195,10 +195,52 @@ def test_crash_mid_discovery_then_resume(big_sim, pipelines, crash_in: str) -> N
     stored = videos_by_id(p)
     assert set(stored) == public_ids(ch) and len(stored) == len(public_ids(ch))
     assert set(resumed.new_video_ids) == public_ids(ch) - set(kept)
-    # Pages already stored need no details again: 15 of 20 videos.list calls, plus one
-    # re-checking the live/upcoming streams the first run stored.
-    assert big_sim.stats()["requests"]["videos.list"] == playlist_pages(ch) - 5 + 1
-    assert (channels(p))[0].last_full_scan_at is not None
+    # The scan goes on from the page after the last one committed: the five pages done are
+    # neither listed nor detailed again (one more details call re-checks the live/upcoming
+    # streams the first run stored). Units: the floor plus nothing in flight.
+    assert resumed.resumed_after == 5 and resumed.as_dict()["resumed_after_pages"] == 5
+    requests = big_sim.stats()["requests"]
+    assert requests["playlistItems.list"] == playlist_pages(ch) - 5
+    assert requests["videos.list"] == playlist_pages(ch) - 5 + 1
+    assert resumed.units == 2 * (playlist_pages(ch) - 5) + 1
+    row = (channels(p))[0]
+    assert row.last_full_scan_at is not None and row.scan_page_token is None
+    # A finished scan leaves no cursor: the next full scan starts at the top.
+    big_sim.reset_stats()
+    again = discover_channel(p, ref, mode="full")
+    assert again.resumed_after == 0 and again.reached_end
+    assert big_sim.stats()["requests"]["playlistItems.list"] == playlist_pages(ch)
+
+
+def test_a_stale_scan_cursor_is_not_resumed(big_sim, pipelines) -> None:
+    """A cursor older than a day starts the scan at the top again (YouTube's page token
+    points at a position in a playlist that may have moved a lot since)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from tubesensei.db.models import Channel
+
+    ch = big_sim.world.channels[0]
+    p = pipelines(big_sim, name="stale-cursor")
+    ref = ChannelRef("id", ch.channel_id)
+    pages_done = 0
+
+    def on_page(_channel: str, _ids: list[str]) -> None:
+        nonlocal pages_done
+        pages_done += 1
+        if pages_done == 3:
+            raise RuntimeError("worker killed")
+
+    with pytest.raises(RuntimeError):
+        discover_channel(p, ref, on_page=on_page)
+    with p.db.write() as s:
+        s.execute(update(Channel).values(
+            scan_resumable_at=datetime.now(UTC) - timedelta(days=2)))
+    big_sim.reset_stats()
+    fresh = discover_channel(p, ref)
+    assert fresh.resumed_after == 0 and fresh.reached_end
+    assert big_sim.stats()["requests"]["playlistItems.list"] == playlist_pages(ch)
 
 
 # -- incremental rescans ------------------------------------------------------------------------

@@ -111,6 +111,11 @@ class Channel(TimestampMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_discovered_at: Mapped[datetime | None]
     last_full_scan_at: Mapped[datetime | None]
+    # An unfinished full scan: the next page of the uploads playlist, the pages done, when
+    # the last one was committed (pipeline/discovery.py resumes from there).
+    scan_page_token: Mapped[str | None] = mapped_column(String(256))
+    scan_pages: Mapped[int | None] = mapped_column(Integer)
+    scan_resumable_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime | None]
 
     videos: Mapped[list[Video]] = relationship(

@@ -1,8 +1,9 @@
 """Video discovery: page a channel's uploads playlist and store what is there.
 
-- Full scan: every page, details in 50-id batches, one transaction per page (a crash keeps
-  what was done; a re-run pays 1 unit per page again but fetches details only for videos it
-  does not know yet).
+- Full scan: every page, details in 50-id batches, one transaction per page that also records
+  the next page's token on the channel: a crash keeps what was done, and the next full scan
+  of the channel (within a day) goes on from that page instead of paying for every page
+  again.
 - Incremental rescan: stop at the first page whose videos are all known once at least
   ``discovery.recheck_known`` playlist rows have been looked at (so a video made public late,
   near the top of the playlist, is still found). Streams stored as live or upcoming by an
@@ -60,6 +61,7 @@ class DiscoveryResult:
     to_transcribe: list[str] = field(default_factory=list)
     units: int = 0
     reached_end: bool = False
+    resumed_after: int = 0  # pages an interrupted full scan had done before this run
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -73,6 +75,7 @@ class DiscoveryResult:
             "queued": len(self.to_transcribe),
             "units": self.units,
             "reached_end": self.reached_end,
+            **({"resumed_after_pages": self.resumed_after} if self.resumed_after else {}),
         }
 
 
@@ -183,7 +186,10 @@ def discover_channel(
     seen_ids: set[str] = set()
     rows_looked_at = 0
 
-    pages = p.api.iter_upload_pages(channel.uploads_playlist_id or "")
+    start_token = None
+    if chosen == "full" and _resumable(channel, now):
+        start_token, result.resumed_after = channel.scan_page_token, channel.scan_pages or 0
+    pages = p.api.iter_upload_pages(channel.uploads_playlist_id or "", page_token=start_token)
     while True:
         if checkpoint is not None:
             checkpoint()
@@ -200,7 +206,11 @@ def discover_channel(
         # one details call for all of them keeps an unchanged channel's rescan at 2 units.
         unknown = [i for i in ids if i not in known]
         details = p.call_api(p.api.videos_details, unknown) if unknown else []
-        _commit_page(p, channel, details, rules, result, on_page)
+        # A full scan records where it got to with the page (one transaction): killed now,
+        # the next discovery of the channel goes on from the next page.
+        cursor = (page.next_page_token, result.resumed_after + result.pages) if (
+            chosen == "full") else None
+        _commit_page(p, channel, details, rules, result, on_page, cursor)
         # Private and deleted rows count as looked at: they are what a late-public video
         # near the top of the playlist looks like until it is published.
         rows_looked_at += len(page.entries) + page.skipped_private + page.skipped_deleted
@@ -214,9 +224,20 @@ def discover_channel(
             row.last_discovered_at = now
             if chosen == "full" and result.reached_end:
                 row.last_full_scan_at = now
+                row.scan_page_token = row.scan_pages = row.scan_resumable_at = None
         p.meter.flush(s)
     result.units = p.meter.total_units - start_units
     return result
+
+
+# An unfinished full scan is resumed within this time (a page token of YouTube's points at
+# a position in the playlist; after a long pause a fresh scan is the safer start).
+RESUME_WITHIN = timedelta(days=1)
+
+
+def _resumable(channel: Channel, now: datetime) -> bool:
+    at = channel.scan_resumable_at
+    return bool(channel.scan_page_token) and at is not None and now - at < RESUME_WITHIN
 
 
 def _commit_page(
@@ -226,13 +247,25 @@ def _commit_page(
     rules: TranscriptSettings,
     result: DiscoveryResult,
     on_page: OnPage | None,
+    cursor: tuple[str | None, int] | None = None,
 ) -> None:
     with p.db.write() as s:
         eligible = _store_details(s, channel, details, rules, result)
+        if cursor is not None:
+            _save_cursor(s, channel.id, *cursor)
         p.meter.flush(s)
     result.to_transcribe.extend(eligible)
     if on_page is not None and eligible:
         on_page(channel.youtube_channel_id, eligible)
+
+
+def _save_cursor(s: Session, channel_pk: int, token: str | None, pages: int) -> None:
+    row = s.get(Channel, channel_pk)
+    if row is None:
+        return
+    row.scan_page_token = token
+    row.scan_pages = pages if token else None
+    row.scan_resumable_at = datetime.now(UTC) if token else None
 
 
 def _recheck_waiting(

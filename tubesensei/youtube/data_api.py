@@ -543,14 +543,15 @@ class DataApiClient:
 
     # -- uploads ------------------------------------------------------------------------
 
-    def iter_upload_pages(self, uploads_playlist_id: str,
-                          page_size: int = MAX_PAGE_SIZE) -> Iterator[UploadsPage]:
+    def iter_upload_pages(self, uploads_playlist_id: str, page_size: int = MAX_PAGE_SIZE,
+                          page_token: str | None = None) -> Iterator[UploadsPage]:
         """Pages of the uploads playlist, newest first; each page costs a unit when pulled.
 
-        Stop early by not pulling the next page (incremental rescans stop at known videos).
+        Stop early by not pulling the next page (incremental rescans stop at known videos);
+        ``page_token`` starts at a page an earlier scan reached (a resumed full scan).
         """
         size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-        token: str | None = None
+        token: str | None = page_token
         while True:
             query: dict[str, Any] = {"part": PLAYLIST_ITEM_PARTS,
                                      "playlistId": uploads_playlist_id, "maxResults": size}
