@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -17,6 +18,9 @@ from tubesensei.logging import configure_logging
 if TYPE_CHECKING:
     from tubesensei.jobs.system import JobSystem
     from tubesensei.pipeline.context import Pipeline
+
+
+READ_ONLY_HINT = "commands that only read still work: lists, show, search, export, stats"
 
 
 def check_data_dir(path: Path, *, create: bool = True) -> Path:
@@ -37,8 +41,12 @@ def check_data_dir(path: Path, *, create: bool = True) -> Path:
     except NotADirectoryError:
         raise ConfigError(f"data folder {path}: a parent is not a folder (key data_dir)") from None
     except PermissionError:
-        raise ConfigError(f"data folder {path}: not writable (key data_dir)") from None
+        raise ConfigError(f"data folder {path}: not writable, and this command writes there "
+                          f"({READ_ONLY_HINT}) (key data_dir)") from None
     except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise ConfigError(f"data folder {path}: on a read-only file system, and this "
+                              f"command writes there ({READ_ONLY_HINT}) (key data_dir)") from None
         raise ConfigError(f"data folder {path}: {exc.strerror} (key data_dir)") from None
     return path
 
@@ -98,12 +106,43 @@ class Runtime:
             self.prepare_data_dir()
         return ensure_schema(self.settings.database_url, self.settings.database.busy_timeout_ms)
 
-    def database(self) -> Database:
-        """The process's one Database, at the current schema (checked once)."""
+    def database(self, *, read_only: bool = False) -> Database:
+        """The process's one Database, at the current schema (checked once). A command that
+        only reads passes ``read_only``: where the data folder cannot be written (a
+        read-only mount, a backup) it still reads the SQLite file, opened read-only."""
         if self._db is None:
-            self.ensure_schema()
-            self._db = Database.from_settings(self.settings)
+            if read_only and is_sqlite(self.settings.database_url) and not self._writable():
+                self._db = self._read_only_database()
+            else:
+                self.ensure_schema()
+                self._db = Database.from_settings(self.settings)
         return self._db
+
+    def _writable(self) -> bool:
+        folder = self.settings.resolved_data_dir
+        db_file = folder / "tubesensei.db"
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"data folder {folder}: is a file, not a folder (key data_dir)")
+        if not folder.is_dir():
+            return True  # to be created (check_data_dir says why if it cannot be)
+        return os.access(folder, os.W_OK) and (not db_file.exists()
+                                                or os.access(db_file, os.W_OK))
+
+    def _read_only_database(self) -> Database:
+        from tubesensei.db.engine import read_only_sqlite_url
+        from tubesensei.db.schema import schema_state
+
+        folder = self.settings.resolved_data_dir
+        if not (folder / "tubesensei.db").is_file():
+            raise ConfigError(f"data folder {folder}: no database, and the folder is "
+                              "read-only so none can be created (key data_dir)")
+        state = schema_state(read_only_sqlite_url(self.settings.database_url),
+                             self.settings.database.busy_timeout_ms)
+        if not state.up_to_date:
+            raise ConfigError(f"data folder {folder} is read-only and its database (schema "
+                              f"{state.current}) needs an upgrade to {state.head}; upgrade "
+                              "it where it can be written")
+        return Database.from_settings(self.settings, read_only=True)
 
     def jobs(self) -> JobSystem:
         """The job system over this process's database."""

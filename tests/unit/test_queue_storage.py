@@ -464,3 +464,23 @@ def test_huey_schedule_round_trip(tmp_path: Path) -> None:
     huey.execute(task, now + timedelta(hours=2))
     assert calls == ["later"]
     assert huey.scheduled_count() == 0
+
+
+def test_read_only_storage_reads_sizes_and_writes_nothing(storage: SqliteQueueStorage,
+                                                          db: str, tmp_path: Path) -> None:
+    storage.enqueue(b"a", 0)
+    storage.enqueue(b"b", 5)
+    storage.add_to_schedule(b"later", datetime.now(UTC) + timedelta(hours=1))
+    storage.close()
+    reader = SqliteQueueStorage("q", db, read_only=True)
+    assert (reader.queue_size(), reader.schedule_size()) == (2, 1)
+    with pytest.raises(sqlite3.OperationalError):  # query_only / mode=ro
+        reader.enqueue(b"c", 0)
+    reader.close()
+    missing = tmp_path / "never-used.db"
+    empty = SqliteQueueStorage("q", str(missing), read_only=True)
+    assert (empty.queue_size(), empty.schedule_size()) == (0, 0)
+    assert not missing.exists()  # nothing created
+    sqlite3.connect(tmp_path / "blank.db").execute("VACUUM").connection.close()
+    blank = SqliteQueueStorage("q", str(tmp_path / "blank.db"), read_only=True)
+    assert blank.queue_size() == 0

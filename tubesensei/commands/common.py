@@ -16,6 +16,7 @@ from tubesensei.jobs.registry import JOB_TYPE_NAMES, QUEUES
 
 if TYPE_CHECKING:
     from tubesensei.app import Runtime
+    from tubesensei.db.engine import Database
 
 
 class AppContext:
@@ -37,6 +38,11 @@ class AppContext:
             self._runtime = Runtime.load(self.config_file, self.overrides)
             self._runtime.setup_logging(to_stderr=log_to_stderr, optional=log_optional)
         return self._runtime
+
+    def reader(self) -> Database:
+        """The database for a command that only reads: it works on a read-only data folder
+        too (the file opened read-only, the log file optional)."""
+        return self.runtime(log_optional=True).database(read_only=True)
 
     def close(self) -> None:
         if self._runtime is not None:

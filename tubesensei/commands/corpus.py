@@ -89,7 +89,7 @@ def channels_list(app: AppContext, as_json: bool) -> None:
     """
     from tubesensei.queries.corpus import list_channels
 
-    rows = app.runtime().database().query(list_channels)
+    rows = app.reader().query(list_channels)
     if as_json:
         print_json([row.as_dict() for row in rows])
         return
@@ -123,7 +123,7 @@ def channels_show(app: AppContext, ref: str, as_json: bool) -> None:
     from tubesensei.queries.corpus import list_channels
 
     parsed = channel_ref(ref)  # bad input is refused before anything is opened
-    summary = app.runtime().database().query(list_channels, parsed)[0]
+    summary = app.reader().query(list_channels, parsed)[0]
     data = summary.as_dict()
     if as_json:
         print_json(data)
@@ -232,7 +232,7 @@ def videos_list(app: AppContext, channel: str | None, status: str | None, kind: 
     from tubesensei.queries.corpus import list_videos
 
     ref = channel_ref(channel)
-    rows, total = app.runtime().database().query(
+    rows, total = app.reader().query(
         list_videos, channel=ref, status=status, kind=kind,
         limit=shown_rows(limit, as_json, TABLE_ROWS))
     if as_json:
@@ -355,7 +355,7 @@ def videos_show(app: AppContext, video: str, as_json: bool) -> None:
     if lone_help(video):
         return
     video_id = parse_video_id(video)  # bad input is refused before anything is opened
-    detail = app.runtime().database().query(video_detail, video_id)
+    detail = app.reader().query(video_detail, video_id)
     if as_json:
         print_json(detail.as_dict())
         return

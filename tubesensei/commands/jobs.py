@@ -192,7 +192,7 @@ def jobs_list(app: AppContext, status: str | None, job_type: str | None, queue: 
     """
     from tubesensei.queries.jobs import list_jobs
 
-    rows, total = app.runtime().database().query(
+    rows, total = app.reader().query(
         list_jobs, status=status, job_type=job_type, queue=queue,
         limit=shown_rows(limit, as_json, TABLE_ROWS))
     if as_json:
@@ -223,7 +223,7 @@ def jobs_show(app: AppContext, job_id: int, as_json: bool) -> None:
     """
     from tubesensei.queries.jobs import get_job
 
-    job = app.runtime().database().query(get_job, job_id)
+    job = app.reader().query(get_job, job_id)
     if as_json:
         print_json(job)
         return

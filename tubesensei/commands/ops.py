@@ -39,7 +39,7 @@ def sessions_list(app: AppContext, as_json: bool) -> None:
     """
     from tubesensei.queries.sessions import list_sessions
 
-    reports = app.runtime().database().query(list_sessions)
+    reports = app.reader().query(list_sessions)
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
@@ -65,7 +65,7 @@ def sessions_show(app: AppContext, session_id: int, as_json: bool) -> None:
     """
     from tubesensei.queries.sessions import session_report
 
-    report = app.runtime().database().query(session_report, session_id)
+    report = app.reader().query(session_report, session_id)
     data = report.as_dict()
     if as_json:
         print_json(data)
@@ -185,6 +185,7 @@ def workers_group(ctx: click.Context, as_json: bool) -> None:
 
 @pass_app
 def workers_list(app: AppContext, as_json: bool) -> None:
+    app.reader()
     live = app.runtime().jobs().live_workers()
     if as_json:
         print_json(live)
@@ -244,6 +245,7 @@ def stats_command(app: AppContext, as_json: bool) -> None:
     """
     from tubesensei.commands.live import backlog_rows
 
+    app.reader()  # a read-only data folder still answers
     data, work_left = app.runtime().jobs().stats_and_backlog()
     if as_json:
         print_json(data)

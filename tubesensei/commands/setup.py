@@ -256,7 +256,9 @@ def db_current(app: AppContext, as_json: bool) -> None:
     Example:
         tubesensei db current
     """
-    state = app.runtime().ensure_schema()
+    from tubesensei.db.schema import schema_state
+
+    state = schema_state(app.reader().url)  # a read-only data folder answers too
     if as_json:
         print_json({"current": state.current, "head": state.head, "up_to_date": state.up_to_date})
     else:

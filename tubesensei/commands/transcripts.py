@@ -65,7 +65,7 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
     if lone_help(video):
         return
     video_id = parse_video_id(video)
-    transcript = app.runtime().database().query(show_transcript, video_id, language)
+    transcript = app.reader().query(show_transcript, video_id, language)
     if fmt == "json":
         print_json(transcript.as_dict())
     elif fmt == "srt":
@@ -188,7 +188,7 @@ def transcripts_search(app: AppContext, words: tuple[str, ...], channel: str | N
     end = until.replace(tzinfo=UTC) if until else None
     if end is not None and end.time() == datetime.min.time():
         end += timedelta(days=1)
-    hits, total = app.runtime().database().query(
+    hits, total = app.reader().query(
         search_page, query, channel=ref, since=start, until=end,
         limit=shown_rows(limit, as_json, SEARCH_ROWS), with_total=not as_json)
     if as_json:
@@ -309,7 +309,7 @@ def transcripts_export(app: AppContext, fmt: str | None, channels: tuple[str, ..
     )
     if out is not None:
         check_target(out, fmt, in_place=in_place)  # type: ignore[arg-type]
-    db = app.runtime().database()
+    db = app.reader()
     if out is None:
         _export_to_stdout(lambda stream: export_stream(db, "jsonl", stream, where,
                                                        chunks=chunks, channels=refs))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
@@ -51,7 +52,25 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def read_only_sqlite_url(url: str | URL) -> URL:
+    """The SQLite file opened read-only, for a data folder that cannot be written (a
+    read-only mount, a backup): ``mode=ro``, and ``immutable`` when no write-ahead log is
+    there (SQLite cannot open a WAL database read-only without creating its -shm file)."""
+    u = to_sync_url(url)
+    path = Path(u.database or "").expanduser()
+    query = {"mode": "ro", "uri": "true"}
+    if not Path(f"{path}-wal").exists():
+        query["immutable"] = "1"
+    return u.set(database=f"file:{path}", query=query)
+
+
+def is_read_only(url: str | URL) -> bool:
+    return make_url(url).query.get("mode") == "ro"
+
+
 def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+    read_only = is_read_only(engine.url)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to the "begin" hook below.
@@ -59,6 +78,9 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if read_only:
+                cursor.execute("PRAGMA query_only = ON")
+                return
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA synchronous = NORMAL")
@@ -142,10 +164,12 @@ class Database:
         self._write = sessionmaker(self.writer, expire_on_commit=False)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Database:
-        """The process's Database, its pool sized for every worker thread plus housekeeping."""
+    def from_settings(cls, settings: Any, *, read_only: bool = False) -> Database:
+        """The process's Database, its pool sized for every worker thread plus housekeeping
+        (``read_only``: the SQLite file opened read-only, see read_only_sqlite_url)."""
         db = settings.database
-        return cls(settings.database_url, db.busy_timeout_ms, db.echo,
+        url = read_only_sqlite_url(settings.database_url) if read_only else settings.database_url
+        return cls(url, db.busy_timeout_ms, db.echo,
                    pool_size=max(5, settings.limits.max_concurrent_jobs + 2))
 
     @property

@@ -101,7 +101,8 @@ def _is_connection_error(exc: Any) -> bool:
 
 def schema_state(url: str | URL, busy_timeout_ms: int = 30_000) -> SchemaState:
     sync_url = to_sync_url(url)
-    if is_sqlite(sync_url) and sync_url.database and not Path(sync_url.database).exists():
+    if is_sqlite(sync_url) and sync_url.database and not Path(
+            sync_url.database.removeprefix("file:")).exists():
         return SchemaState(None, head_revision(), True)
     engine = create_sync_engine(sync_url, busy_timeout_ms)
     try:

@@ -24,10 +24,12 @@ from tubesensei.jobs.storage import QueueHuey
 Message = tuple[str, int, int, datetime | None]
 
 
-def make_huey(queue: str, settings: Settings) -> Huey:
+def make_huey(queue: str, settings: Settings, read_only: bool = False) -> Huey:
     common: dict[str, Any] = {"results": False, "utc": True}
     if settings.queue.backend == "sqlite":
         path = settings.queue_path
+        if read_only:  # a read-only data folder: read the queue file as it is
+            return QueueHuey(queue, filename=str(path), timeout=30, read_only=True, **common)
         path.parent.mkdir(parents=True, exist_ok=True)
         return QueueHuey(queue, filename=str(path), timeout=30, **common)
     try:
@@ -146,9 +148,10 @@ def _schedule_many(huey: Huey, items: list[tuple[bytes, datetime]]) -> None:
         huey.storage.add_to_schedule(data, eta)
 
 
-def build_queue_app(settings: Settings, handlers: dict[str, Callable[[int], Any]]) -> QueueApp:
+def build_queue_app(settings: Settings, handlers: dict[str, Callable[[int], Any]],
+                    read_only: bool = False) -> QueueApp:
     """Create the Huey instances and register one task per job type (named like the seed's)."""
-    hueys = {q: make_huey(q, settings) for q in QUEUES}
+    hueys = {q: make_huey(q, settings, read_only) for q in QUEUES}
     tasks = {
         name: hueys[jt.queue].task(name=jt.task)(handlers[name])
         for name, jt in JOB_TYPES.items()

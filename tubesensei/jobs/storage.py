@@ -15,6 +15,7 @@ re-queues a lost message, and a resurrected one finds its job no longer runnable
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -48,18 +49,23 @@ class SqliteQueueStorage(BaseStorage):
     priority = True
 
     def __init__(self, name: str = "huey", filename: str = "queue.db", timeout: float = 30.0,
-                 **kwargs: Any) -> None:
+                 read_only: bool = False, **kwargs: Any) -> None:
         super().__init__(name, **kwargs)
         self.filename = str(filename)
         self.timeout = float(timeout)
+        # A read-only data folder (stats, workers): sizes are read, nothing is created.
+        self.read_only = read_only
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
-        with self._transaction() as cur:
-            for sql in _DDL:
-                cur.execute(sql)
+        if not read_only:
+            with self._transaction() as cur:
+                for sql in _DDL:
+                    cur.execute(sql)
         self.close()  # like huey: no connection is open until first use (e.g. after a fork)
 
     def _connect(self) -> sqlite3.Connection:
+        if self.read_only:
+            return self._connect_read_only()
         conn = sqlite3.connect(self.filename, self.timeout, isolation_level=None,
                                check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
@@ -76,6 +82,24 @@ class SqliteQueueStorage(BaseStorage):
                     conn.close()
                     raise
                 time.sleep(0.01)
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """The queue file as it is; a missing or never-used one reads as an empty queue."""
+        if os.path.exists(self.filename):
+            immutable = "" if os.path.exists(f"{self.filename}-wal") else "&immutable=1"
+            conn = sqlite3.connect(f"file:{self.filename}?mode=ro{immutable}", self.timeout,
+                                   isolation_level=None, check_same_thread=False, uri=True)
+            found = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('task', 'schedule')"
+            ).fetchone()[0]
+            if found == 2:
+                conn.execute("PRAGMA query_only=ON")
+                return conn
+            conn.close()
+        empty = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        for sql in _DDL:
+            empty.execute(sql)
+        return empty
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:

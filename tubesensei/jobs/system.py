@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from tubesensei.config import Settings
-from tubesensei.db.engine import Database
+from tubesensei.db.engine import Database, is_read_only
 from tubesensei.errors import Failure
 from tubesensei.jobs.control import RELEASES, QueueControl
 from tubesensei.jobs.ledger import Created, JobSpec, Ledger
@@ -63,7 +63,8 @@ class JobSystem:
         self.workers = WorkerRegistry(self.db)
         self._run: Callable[[str, int], Any] | None = None
         self.queues: QueueApp = build_queue_app(
-            settings, {name: self._handler(name) for name in JOB_TYPES}
+            settings, {name: self._handler(name) for name in JOB_TYPES},
+            read_only=is_read_only(self.db.url),
         )
         self._transport_errors = transport_errors(settings)
         self._waker: Any = None
