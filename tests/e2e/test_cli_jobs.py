@@ -233,3 +233,20 @@ def test_a_burst_on_one_queue_ends_when_that_queue_is_done(run_cli, sim) -> None
     assert rest.exit_code == 0
     after = json.loads(run_cli("jobs", "list", "--json").stdout)
     assert {j["status"] for j in after} == {"completed"}
+
+
+def test_a_failing_housekeeping_step_neither_blocks_a_burst_nor_floods_the_log(
+    run_cli, sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that raises on every tick (4 a second) is logged once, and the burst still
+    ends when the work is done."""
+    def broken(self) -> None:
+        raise RuntimeError("periodic tasks are broken")
+
+    monkeypatch.setattr("tubesensei.jobs.scheduler.Housekeeper._periodic", broken)
+    assert run_cli("enqueue", "video", sim.world.find("manual_en").video_id).exit_code == 0
+    done = run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics")
+    assert done.exit_code == 0, done.stderr[-2000:]
+    assert done.stderr.count("housekeeping step failed") == 1
+    assert "periodic tasks are broken" in done.stderr
+    assert "completed 1" in done.stdout
