@@ -62,6 +62,13 @@ class TubeSenseiGroup(click.Group):
             code, error = EXIT_INTERRUPTED, "interrupted"
             raise
         except Exception as exc:
+            from tubesensei.jobs.diskspace import is_disk_full
+
+            if is_disk_full(exc):  # not a bug: say so, as one line
+                code, error = EXIT_FAILURE, "disk full"
+                raise CommandError("the disk is full (the data folder or the database "
+                                   "server): free some space and run it again; nothing was "
+                                   "changed", EXIT_FAILURE) from None
             code, error = EXIT_FAILURE, f"unexpected {type(exc).__name__}"
             if os.environ.get("TUBESENSEI_DEBUG"):
                 raise

@@ -348,3 +348,6 @@ def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], 
     for line in summary_lines(summary.elapsed_s, summary.outcomes, summary.remaining,
                               summary.holds, datetime.now(UTC)):
         click.echo(line)
+    if summary.failure:
+        raise Failure(f"stopped: {summary.failure}; nothing was lost: the jobs it held go "
+                      "back to the queue (by the next consumer's reaper) once there is space")

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tubesensei.db.engine import refresh_statistics
+from tubesensei.jobs.diskspace import DiskSpace, is_disk_full
 from tubesensei.jobs.metrics import JobMetrics, serve_metrics
 from tubesensei.jobs.reaper import reap
 from tubesensei.jobs.registry import QUEUES
@@ -56,6 +57,8 @@ class ConsumerSummary:
     """Per queue: jobs still pending/retrying/running, and the earliest retry."""
     holds: dict[str, QueueStatus] = field(default_factory=dict)
     """Per queue: its pause and breaker as the consumer stopped."""
+    failure: str | None = None
+    """Why it stopped when nobody asked it to (a full disk in --burst mode)."""
 
 
 class Consumer:
@@ -90,6 +93,11 @@ class Consumer:
         self.executor = Executor(system, self.worker_id, TASKS, self.metrics)
         self.pool = WorkerPool(system, self.executor, self.queues, threads, max_threads)
         self.housekeeper = Housekeeper(self)
+        on_sqlite = system.db.dialect == "sqlite"
+        self.disk = DiskSpace(system.settings.resolved_data_dir if on_sqlite else None,
+                              self.housekeeper.heartbeat)
+        self.executor.disk = self.disk
+        self.failure: str | None = None  # why the consumer stopped, when it was not asked to
         self.metrics_server: Any = None
         self.reaped_at_start = 0
         self._stop = threading.Event()
@@ -177,6 +185,13 @@ class Consumer:
             os._exit(130)
         self._signalled = True  # no locks in a signal handler: run() notices within 0.1 s
 
+    def fail(self, reason: str) -> None:
+        """Stop because work cannot go on (``--burst`` on a full disk): exit 1."""
+        if self.failure is None:
+            self.failure = reason
+            log.error("consumer stopping", reason=reason)
+        self.stop()
+
     def stop(self) -> None:
         """Stop taking work; ``run()`` then shuts down gracefully."""
         self._stop.set()
@@ -198,11 +213,20 @@ class Consumer:
         executor.stopping.set()
         while executor.inflight_ids() and time.monotonic() < deadline:
             time.sleep(0.05)
-        leftover = executor.inflight_jobs()
+        leftover = {**self.disk.take_stranded(), **executor.inflight_jobs()}
         if leftover:
-            back = self.system.ledger.put_back(list(leftover), "consumer stopped before it ended")
-            self.system.send([(leftover[i].job_type, i, leftover[i].priority, None) for i in back])
-            log.warning("jobs put back at shutdown", jobs=back)
+            try:
+                back = self.system.ledger.put_back(list(leftover),
+                                                   "consumer stopped before it ended")
+            except Exception as exc:
+                if not is_disk_full(exc):
+                    raise
+                log.warning("jobs left running in the ledger: the disk is full; the reaper "
+                            "puts them back once there is space", jobs=sorted(leftover))
+            else:
+                self.system.send([(leftover[i].job_type, i, leftover[i].priority, None)
+                                  for i in back])
+                log.warning("jobs put back at shutdown", jobs=back)
         self.pool.join(timeout=1.0)
         self.housekeeper.stop(timeout=1.0)
         if self._listener is not None:
@@ -210,11 +234,15 @@ class Consumer:
         if self.metrics_server is not None:
             self.metrics_server.shutdown()
             self.metrics_server.server_close()
-        self.system.workers.stopped(self.worker_id)
+        try:
+            self.system.workers.stopped(self.worker_id)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                raise  # (a full disk: the row goes stale and live lists drop it)
         self.system.install_executor(None)
         summary = ConsumerSummary(dict(executor.outcomes), time.monotonic() - self._started,
                                   self.reaped_at_start, self.system.db.query(waiting_summary),
-                                  self.system.control.statuses())
+                                  self.system.control.statuses(), self.failure)
         log.info("consumer stopped", outcomes=summary.outcomes,
                  elapsed_s=round(summary.elapsed_s, 2))
         return summary

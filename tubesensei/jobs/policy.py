@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from tubesensei.config import LimitSettings
+from tubesensei.jobs.diskspace import is_disk_full
 from tubesensei.youtube.errors import (
     Blocked,
     ConfigurationError,
@@ -74,6 +75,8 @@ def decide(
                         until=exc.resets_at)
     if isinstance(exc, Blocked):
         return Decision("open_breaker", exc.kind, message, refund_attempt=True)
+    if is_disk_full(exc):  # no write can succeed: the consumer waits for space (diskspace.py)
+        return Decision("put_back", "disk_full", message, refund_attempt=True)
     if _database_unreachable(exc):  # an outage is not the job's fault: the attempt is refunded
         return Decision("retry", "database_unavailable", message,
                         delay=backoff_delay(1, limits, rng), refund_attempt=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from tubesensei.jobs.diskspace import DiskSpace, is_disk_full
 from tubesensei.jobs.ledger import ClaimedJob
 from tubesensei.jobs.ledger import now_utc as ledger_now
 from tubesensei.jobs.metrics import JobMetrics
@@ -94,8 +95,8 @@ class Durable:
                 try:
                     return method(*args, **kwargs)
                 except (OperationalError, InterfaceError) as exc:
-                    if time.monotonic() + delay > deadline:
-                        raise
+                    if is_disk_full(exc) or time.monotonic() + delay > deadline:
+                        raise  # a full disk is waited out by the consumer, not here
                     log.warning("database unreachable: trying again", call=f"{self._what}.{name}",
                                 error=str(exc.orig).strip().splitlines()[0][:200],
                                 retry_in_s=round(delay, 1))
@@ -119,6 +120,8 @@ class Executor:
         self.control = Durable(system.control, "control")
         self.limiter = RateLimiter(system.db, TRANSCRIPTS, self.limits.transcripts_per_minute)
         self.metrics = metrics or JobMetrics()
+        # Set by the consumer: where a full disk is noticed (jobs/diskspace.py).
+        self.disk: DiskSpace | None = None
         self.inflight: dict[int, InFlight] = {}
         self.abandoned: set[int] = set()
         self._lock = threading.Lock()
@@ -208,7 +211,13 @@ class Executor:
             return {job_id: entry.job for job_id, entry in self.inflight.items()}
 
     def run(self, job_type: str, job_id: int) -> None:
-        job = self.ledger.claim(job_id, self.worker_id)
+        try:
+            job = self.ledger.claim(job_id, self.worker_id)
+        except Exception as exc:
+            if not is_disk_full(exc) or self.disk is None:
+                raise
+            self.disk.noticed(exc)  # the job stays pending; the reaper gives it a message
+            return
         if job is None:
             log.debug("job not runnable, message dropped", job_id=job_id, job_type=job_type)
             return
@@ -227,12 +236,27 @@ class Executor:
             if job.id in self.abandoned:  # failed by the hard time limit meanwhile
                 return
             decision = decide(exc, job.attempts, job.max_attempts, self.limits, self._rng)
-            self.apply(job, decision, time.monotonic() - started)
+            if decision.error_class == "disk_full":
+                self._disk_full(exc, job, time.monotonic() - started)
+                return
+            try:
+                self.apply(job, decision, time.monotonic() - started)
+            except Exception as write_error:
+                if not is_disk_full(write_error):
+                    raise
+                self._disk_full(write_error, job, time.monotonic() - started)
+                return
             self._after_probe(job, probe, decision.action)
         else:
             if job.id in self.abandoned:
                 return
-            ok = self.ledger.complete(job.id, self.worker_id, result or {})
+            try:
+                ok = self.ledger.complete(job.id, self.worker_id, result or {})
+            except Exception as write_error:
+                if not is_disk_full(write_error):
+                    raise
+                self._disk_full(write_error, job, time.monotonic() - started)
+                return
             self._count("completed" if ok else "superseded")
             self.metrics.observe(job.job_type, "completed", time.monotonic() - started)
             log.info("job completed", job_id=job.id, job_type=job.job_type,
@@ -243,6 +267,16 @@ class Executor:
             with self._lock:
                 self.inflight.pop(job.id, None)
                 self.abandoned.discard(job.id)
+
+    def _disk_full(self, exc: BaseException, job: ClaimedJob, duration: float) -> None:
+        """The job's work or its outcome could not be written: the job stays ``running`` in
+        the ledger until there is space, then goes back to the queue (its attempt refunded).
+        Without a consumer watching the disk, the reaper puts it back as a stale job."""
+        self._count("put_back")
+        self.metrics.observe(job.job_type, "put_back", duration)
+        log.debug("job held: the disk is full", job_id=job.id, job_type=job.job_type)
+        if self.disk is not None:
+            self.disk.noticed(exc, job)
 
     def _after_probe(self, job: ClaimedJob, probe: bool, action: str) -> None:
         """The breaker's probe answered: YouTube served us (close), or the probe never got

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tubesensei.jobs import periodic
+from tubesensei.jobs.diskspace import is_disk_full
 from tubesensei.jobs.reaper import reap
 from tubesensei.logging import RepeatedErrors, get_logger
 from tubesensei.queries import jobs as Q
@@ -64,6 +65,7 @@ class Housekeeper:
 
     def _loop(self) -> None:
         steps: list[tuple[str, Callable[[], None]]] = [
+            ("disk space", self._disk_space),
             ("moving due messages", self.move_due_messages),
             ("reading the rate limit", self.pool.refresh_rate_limit),
             ("reading queue states", self._states),
@@ -74,14 +76,42 @@ class Housekeeper:
         ]
         if self.consumer.burst:
             steps.append(("burst check", self._burst_check))
+        disk = self.consumer.disk
         while not self._stop.wait(HOUSEKEEPING_INTERVAL_SECONDS):
             for what, step in steps:
+                if disk.full and what != "disk space":
+                    continue  # every write would fail: only the probe runs until there is space
                 try:
                     step()
-                except Exception:
+                except Exception as exc:
+                    if is_disk_full(exc):
+                        disk.noticed(exc)
+                        continue
                     self._errors.failed(what, "housekeeping step failed", step=what)
                 else:
                     self._errors.succeeded(what, "housekeeping step working again")
+
+    def _disk_space(self) -> None:
+        """While the disk is full: stop (--burst), or report once a minute and probe for
+        space; when it is back, put back the jobs held meanwhile and wake the workers."""
+        disk = self.consumer.disk
+        if not disk.full:
+            return
+        if self.consumer.burst:
+            self.consumer.fail(f"the disk is full ({disk.reason})")
+            return
+        disk.report_if_due()
+        if not (disk.due_for_probe() and disk.has_space()):
+            return
+        held = disk.take_stranded()
+        try:
+            back = self.system.ledger.put_back(list(held), "the disk was full")
+        except Exception:
+            disk.stranded.update(held)  # not yet: the next probe tries again
+            raise
+        self.system.send([(held[i].job_type, i, held[i].priority, None) for i in back])
+        disk.recovered(len(back))
+        self.pool.wake()
 
     def _burst_check(self) -> None:
         if self.burst_finished():

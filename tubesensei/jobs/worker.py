@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from tubesensei.jobs.diskspace import is_disk_full
 from tubesensei.jobs.registry import TRANSCRIPTS
 from tubesensei.jobs.runner import Executor, InFlight
 from tubesensei.jobs.system import JobSystem
@@ -141,6 +142,8 @@ class WorkerPool:
         """Whether a thread may take a message from ``queue`` now (under self._idle)."""
         if self._running[queue] >= self.concurrency.get(queue, 0):
             return False
+        if self.executor.disk is not None and self.executor.disk.full:
+            return False  # nothing can be written: wait for space (jobs/diskspace.py)
         if self._empty_since.get(queue) == self._looks:
             return False  # empty at the last look, and nothing has happened since
         status = self._status.get(queue)
@@ -209,8 +212,11 @@ class WorkerPool:
                     seen = self._wakes
                 try:
                     found = self._take()
-                except Exception:
-                    self._errors.failed("queue", "reading the queue failed")
+                except Exception as exc:
+                    if is_disk_full(exc) and self.executor.disk is not None:
+                        self.executor.disk.noticed(exc)
+                    else:
+                        self._errors.failed("queue", "reading the queue failed")
                     found = None
                 else:
                     self._errors.succeeded("queue", "reading the queue works again")
@@ -225,8 +231,11 @@ class WorkerPool:
                 self.executor.mark_probe(probe)
                 try:
                     self.system.queues.hueys[queue].execute(task)
-                except Exception:
-                    log.exception("unhandled error running a task", task=str(task))
+                except Exception as exc:
+                    if is_disk_full(exc) and self.executor.disk is not None:
+                        self.executor.disk.noticed(exc)
+                    else:
+                        log.exception("unhandled error running a task", task=str(task))
                 with self._idle:
                     hung = threading.current_thread().name in self._hung
                     if not hung:
