@@ -109,6 +109,20 @@ class YouTubeSettings(Section):
     webshare_locations: list[str] = Field(default_factory=list)
     """Webshare exit countries, e.g. ["de", "us"]; empty = any."""
 
+    @field_validator("api_endpoint", "web_base_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_url(value, ("http", "https"))
+        return value
+
+    @field_validator("proxy_http_url", "proxy_https_url")
+    @classmethod
+    def _proxy_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            check_url(value.get_secret_value(), ("http", "https", "socks5", "socks5h"))
+        return value
+
 
 class TranscriptSettings(Section):
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
@@ -341,6 +355,23 @@ def check_database_url(url: str) -> None:
         return
     raise ValueError(f"{shown}: {u.drivername} is not supported (SQLite, or PostgreSQL as "
                      "postgresql+psycopg://user@host/dbname)")
+
+
+def check_url(url: str, schemes: tuple[str, ...]) -> None:
+    """ValueError (password masked) unless ``url`` is an absolute URL with a host and one of
+    ``schemes``."""
+    from urllib.parse import urlsplit
+
+    shown = masked_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError(f"{shown!r} is not a URL") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"{shown!r} is not a URL of the form "
+                         f"{'|'.join(schemes)}://host[:port]")
+    del port
 
 
 def check_redis_url(url: str) -> None:

@@ -253,3 +253,22 @@ def test_check_configuration_lists_every_problem(tmp_path: Path) -> None:
     assert "not valid JSON" in bad_json[1][0]
     good, none = check_configuration(None, {}, environ={})
     assert good is not None and none == []
+
+
+@pytest.mark.parametrize(("name", "value", "fragment"), [
+    ("TUBESENSEI_YOUTUBE__API_ENDPOINT", "notaurl", "is not a URL of the form http|https"),
+    ("TUBESENSEI_YOUTUBE__WEB_BASE_URL", "ftp://example.com", "http|https://host"),
+    ("TUBESENSEI_YOUTUBE__API_ENDPOINT", "http://h:port", "is not a URL"),
+    ("TUBESENSEI_YOUTUBE__PROXY_HTTPS_URL", "proxy.example:8080", "socks5h://host"),
+])
+def test_urls_are_checked_when_loaded_with_passwords_masked(name, value, fragment) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        load_settings(None, {}, environ={name: value})
+    with pytest.raises(ConfigError) as masked:
+        load_settings(None, {}, environ={
+            "TUBESENSEI_YOUTUBE__PROXY_HTTP_URL": "gopher://user:hunter22@proxy"})
+    assert "hunter22" not in str(masked.value) and "***" in str(masked.value)
+    ok = load_settings(None, {}, environ={
+        "TUBESENSEI_YOUTUBE__API_ENDPOINT": "http://127.0.0.1:8765",
+        "TUBESENSEI_YOUTUBE__PROXY_HTTP_URL": "socks5h://u:p@proxy:1080"}).settings
+    assert ok.youtube.api_endpoint == "http://127.0.0.1:8765"
