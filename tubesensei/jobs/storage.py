@@ -28,6 +28,10 @@ from huey.api import Huey
 from huey.constants import EmptyData
 from huey.storage import BaseStorage
 
+from tubesensei.logging import get_logger
+
+log = get_logger("tubesensei.queue")
+
 _DDL = (
     "CREATE TABLE IF NOT EXISTS kv (queue text not null, key text not null, "
     "value blob not null, primary key(queue, key))",
@@ -57,6 +61,8 @@ class SqliteQueueStorage(BaseStorage):
         self.read_only = read_only
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._ident: tuple[int, int] | None = None  # (device, inode) of the file connected to
+        self._next_check = 0.0
         if not read_only:
             with self._transaction() as cur:
                 for sql in _DDL:
@@ -68,6 +74,7 @@ class SqliteQueueStorage(BaseStorage):
             return self._connect_read_only()
         conn = sqlite3.connect(self.filename, self.timeout, isolation_level=None,
                                check_same_thread=False)
+        self._ident = self._file_ident()
         conn.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
         conn.execute("PRAGMA synchronous=NORMAL")
         # Switching a brand-new file to WAL needs a lock the busy handler does not wait for,
@@ -76,6 +83,9 @@ class SqliteQueueStorage(BaseStorage):
         while True:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
+                if self._ident_changed_since_start:
+                    for sql in _DDL:  # a file deleted under us: the new one needs tables
+                        conn.execute(sql)
                 return conn
             except sqlite3.OperationalError as exc:
                 if "database is locked" not in str(exc) or time.monotonic() >= deadline:
@@ -101,10 +111,35 @@ class SqliteQueueStorage(BaseStorage):
             empty.execute(sql)
         return empty
 
+    _ident_changed_since_start = False
+
+    def _file_ident(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.filename)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _replaced(self) -> bool:
+        """Whether the queue file was deleted or replaced under the open connection (which
+        would go on reading a file nobody else sees); checked at most once a second."""
+        now = time.monotonic()
+        if self.read_only or now < self._next_check:
+            return False
+        self._next_check = now + 1.0
+        return self._file_ident() != self._ident
+
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:
         """A cursor in autocommit mode: each statement is its own transaction."""
         with self._lock:
+            if self._conn is not None and self._replaced():
+                log.warning("the queue file was deleted or replaced: opening it again (the "
+                            "reaper gives the waiting jobs their messages back)",
+                            file=self.filename)
+                self._conn.close()
+                self._conn = None
+                self._ident_changed_since_start = True
             if self._conn is None:
                 self._conn = self._connect()
             cur = self._conn.cursor()
