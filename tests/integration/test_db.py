@@ -125,6 +125,46 @@ def test_a_first_creation_cut_short_is_finished_by_the_next_command(tmp_path: Pa
     engine.dispose()
 
 
+def test_an_upgrade_killed_midway_leaves_the_old_schema_and_the_data(tmp_path: Path) -> None:
+    """kill -9 while `db upgrade` migrates a database that holds data: it stays at its old
+    revision with every row (one transaction), and the next upgrade completes."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0005")
+    engine = create_sync_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO channels (youtube_channel_id, title, description, "
+                             "status, created_at, updated_at) VALUES ('UCkept', 't', '', "
+                             "'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+    script = (
+        "import os, signal, sys\n"
+        "from alembic.runtime import migration\n"
+        "orig = migration.HeadMaintainer.update_to_step\n"
+        "def killed(self, step):\n"
+        "    orig(self, step)\n"
+        "    if step.revision.revision == '0006':\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "migration.HeadMaintainer.update_to_step = killed\n"
+        "from tubesensei.db.schema import upgrade\n"
+        "upgrade(sys.argv[1])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, url], capture_output=True, timeout=120)
+    assert done.returncode == -9
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
+        assert conn.exec_driver_sql("SELECT youtube_channel_id FROM channels").scalar() == (
+            "UCkept")
+    with pytest.raises(SchemaError, match="run `tubesensei db upgrade`"):
+        ensure_schema(url)  # it holds data: upgrading stays a deliberate step
+    upgrade(url)
+    assert ensure_schema(url).up_to_date
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM channels").scalar() == 1
+    engine.dispose()
+
+
 def _seed_channel(db: Database, cid: str = "UC" + "a" * 22) -> int:
     with db.write() as s:
         ch = Channel(youtube_channel_id=cid, title="t")

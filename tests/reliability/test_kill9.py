@@ -74,6 +74,49 @@ def test_kill9_midway_then_restart_ends_identically(
 
 
 @pytest.mark.slow
+def test_repeated_kill9_at_random_moments_ends_at_the_truth(tubesensei_exe: list[str],
+                                                          tmp_path: Path) -> None:
+    """Five consumers killed with -9 at random moments (discovery, transcripts, commits),
+    then one that finishes: the corpus is exactly the simulator's truth, each transcript
+    once, no job stuck, no attempt charged for a kill, discovery not paid twice."""
+    import random
+
+    rng = random.Random(20261202)
+    with running_simulator(SimConfig(seed=8, channels=1, channel_sizes=[250],
+                                     latency_ms=10)) as sim:
+        data = tmp_path / "data"
+        env = {**os.environ, **sim_environ(sim.base_url, data)}
+        settings = settings_for(sim.base_url, data)
+        channel = sim.world.channels[0]
+        assert subprocess.run([*tubesensei_exe, "enqueue", "channel", channel.handle],
+                              env=env, capture_output=True, timeout=60).returncode == 0
+        for _ in range(5):
+            victim = consumer(tubesensei_exe, env)
+            time.sleep(rng.uniform(0.8, 3.0))
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(10)
+        last = consumer(tubesensei_exe, env, "--burst", "--burst-wait", "2")
+        _, stderr = last.communicate(timeout=300)
+        assert last.returncode == 0, stderr[-2000:]
+
+        public = {v.video_id for v in channel.videos if v.is_public}
+        captioned = {v.video_id for v in channel.videos if v.is_public
+                     and v.kind not in ("live", "upcoming") and not v.unavailable_reason}
+        stored = {r[0] for r in query(settings, "SELECT youtube_video_id FROM videos")}
+        done = {r[0] for r in query(settings, "SELECT v.youtube_video_id FROM videos v "
+                                              "JOIN transcripts t ON t.video_id = v.id")}
+        assert stored == public and done == captioned
+        assert scalar(settings, "SELECT count(*) FROM transcripts") == len(captioned)
+        assert scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                "WHERE status NOT IN ('completed')") == 0
+        assert scalar(settings, "SELECT max(attempts) FROM processing_jobs") == 1
+        # Discovery resumed where it stopped: each playlist page listed at most twice
+        # (once more for a page in flight at a kill), never once per consumer.
+        pages = -(-len(channel.videos) // 50)
+        assert sim.stats()["requests"]["playlistItems.list"] <= pages + 5
+
+
+@pytest.mark.slow
 def test_sigterm_is_graceful_and_a_second_signal_exits_at_once(
     tubesensei_exe: list[str], tmp_path: Path
 ) -> None:
