@@ -248,3 +248,12 @@ def test_config_check_lists_every_problem_at_once(run_cli, monkeypatch) -> None:
     monkeypatch.delenv("TUBESENSEI_LIMITS__MAX_ATTEMPTS")
     stats = run_cli("stats")
     assert stats.exit_code == 2 and "schedule.rescan" in stats.stderr
+
+
+def test_config_set_says_when_a_rule_across_keys_is_not_met_yet(run_cli) -> None:
+    first = run_cli("config", "set", "queue.backend", "redis")
+    assert first.exit_code == 0  # the value itself is fine
+    assert "note: the configuration is not usable yet" in first.stderr
+    assert "queue.url" in first.stderr
+    second = run_cli("config", "set", "queue.url", "redis://127.0.0.1:6379/0")
+    assert second.exit_code == 0 and "not usable" not in second.stderr

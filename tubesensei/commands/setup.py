@@ -120,6 +120,7 @@ def config_set(app: AppContext, key: str, value: str) -> None:
     click.echo(f"{key} = {edit.shown}  in {edit.path}{mode}"
                + ("" if edit.changed else "  (unchanged)"))
     warn_overridden(app, key)
+    warn_invalid(app)
 
 
 @config_group.command(name="unset")
@@ -185,6 +186,17 @@ def read_value(key: str, *, hidden: bool) -> str:
     if not text:
         raise BadInput(f"{key}: no value given (VALUE '-' reads it from stdin or a prompt)")
     return text
+
+
+def warn_invalid(app: AppContext) -> None:
+    """The value is fine on its own; say so when the whole configuration is not (yet): a
+    rule across keys, e.g. queue.backend redis before queue.url is set."""
+    from tubesensei.config import ConfigError, load_settings
+
+    try:
+        load_settings(app.config_file, app.overrides)
+    except ConfigError as exc:
+        click.echo(f"note: the configuration is not usable yet: {exc}", err=True)
 
 
 def warn_overridden(app: AppContext, key: str) -> None:
