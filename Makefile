@@ -22,7 +22,7 @@ lint: $(STAMP)  ## ruff
 test: $(STAMP)  ## lint, then the whole test suite with branch coverage (fails under 85%)
 	$(BIN)/ruff check tubesensei tests migrations benchmarks
 	$(BIN)/coverage erase
-	$(BIN)/python -m pytest --cov=tubesensei --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=85 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov=tubesensei --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=15 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## the unit tier alone (pure logic, the ledger, the policy): seconds, no coverage
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)

@@ -53,7 +53,7 @@ def both(sim, pg_url: str, tmp_path: Path):
 
 def _queries(sim) -> list[str]:
     video = sim.world.videos_by_case("manual_en")[0]
-    line = video.spoken_lines()[0].rstrip(".!?")
+    line = video.spoken_lines()[0].rstrip(".!?").replace('"', "")  # a phrase of plain words
     words = [w.strip(".,!?").lower() for w in " ".join(video.spoken_lines()).split()]
     common = max(set(words), key=words.count)
     rare = min((w for w in set(words) if len(w) > 5), key=words.count)
@@ -87,7 +87,7 @@ def test_filters_and_phrases_on_both(sim, both) -> None:
         by_channel = p.db.query(search, "battery", channel=ref, limit=None)
         assert by_channel and {h.channel_id for h in by_channel} == {channel.channel_id}
     video = sim.world.videos_by_case("manual_en")[0]
-    phrase = " ".join(video.spoken_lines()[0].split()[:6]).rstrip(".!?")
+    phrase = " ".join(video.spoken_lines()[0].replace('"', "").split()[:6]).rstrip(".!?")
     on_pg = pg.db.query(search, f'"{phrase}"', limit=None)
     assert video.video_id in {h.video_id for h in on_pg}
     assert on_pg[0].video_id in {h.video_id for h in lite.db.query(search, f'"{phrase}"', limit=3)}
