@@ -237,9 +237,11 @@ def test_enqueue_video_selection_refuses_bad_input(run_cli, corpus, args, code,
     one_line_error(run_cli(*args), code, fragment)
 
 
-def test_a_cancelled_video_is_queued_again_by_enqueue_video(run_cli, sim, env) -> None:
+def test_a_cancelled_video_is_queued_again_by_enqueue_video(run_cli, sim, env,
+                                                            monkeypatch) -> None:
     """Discovery queues a video, `jobs cancel` leaves it pending with no job: `enqueue video`
     gives it a new job, and the consumer stores its transcript."""
+    monkeypatch.setenv("TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE", "0")  # no 30/min wait
     ch = sim.world.channels[1]
     ok(run_cli("enqueue", "channel", ch.handle))
     ok(run_cli("queues", "pause", "transcripts"))  # discovery only: its jobs stay queued
