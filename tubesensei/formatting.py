@@ -26,6 +26,20 @@ def hms(seconds: float | int | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def duration(seconds: float | None) -> str:
+    """A length of time for people: '45s', '3m 05s', '2h 10m', '3d 4h' ('–' if unknown)."""
+    if seconds is None:
+        return "–"
+    s = round(max(0.0, seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
 def video_link(video_id: str, second: float | int | None = None) -> str:
     """A youtu.be link, at a second when given."""
     at = f"?t={int(second)}" if second is not None else ""

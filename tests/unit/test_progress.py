@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 
 from tubesensei.commands.live import (
-    duration_text,
     eta_text,
     progress_lines,
     summary_lines,
 )
 from tubesensei.db.engine import Database
 from tubesensei.db.models import Consumer, ProcessingJob, QueueState
+from tubesensei.formatting import duration as duration_text
 from tubesensei.queries.progress import backlog
 from tubesensei.queries.state import QueueStatus
 

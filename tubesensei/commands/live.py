@@ -15,22 +15,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tubesensei.formatting import duration
 from tubesensei.queries.progress import Backlog, QueueProgress
 from tubesensei.queries.state import QueueStatus
 
 REFRESH_SECONDS = 1.0
-
-
-def duration_text(seconds: float) -> str:
-    """'45s', '3m 05s', '2h 10m', '3d 4h'."""
-    s = round(max(0.0, seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
 def clock(at: datetime, now: datetime | None = None) -> str:
@@ -69,13 +58,13 @@ def eta_text(q: QueueProgress, now: datetime) -> str:
     eta = q.eta_s
     if eta is not None:
         after = f", after the hold: {held}" if held else ""
-        return f"{duration_text(eta)} ({clock(now + timedelta(seconds=eta), now)}{after})"
+        return f"{duration(eta)} ({clock(now + timedelta(seconds=eta), now)}{after})"
     if held is not None:
         return f"held: {held}"
     why = "no consumer running" if not q.consumers else "no throughput yet"
     floor = q.floor_s
     if floor is not None:
-        why += f"; at least {duration_text(floor)} at {q.limit_per_min:g}/min"
+        why += f"; at least {duration(floor)} at {q.limit_per_min:g}/min"
     return f"– ({why})"
 
 

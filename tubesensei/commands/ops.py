@@ -83,7 +83,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _report_lines(r: Any, data: dict[str, Any]) -> list[tuple[str, Any]]:
-    from tubesensei.commands.live import duration_text
+    from tubesensei.formatting import duration
 
     failed = r.jobs.get("failed", 0)
     rate = "–" if r.success_rate is None else f"{r.success_rate:.0%}"
@@ -100,7 +100,7 @@ def _report_lines(r: Any, data: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
     lines += [(key.replace("_", " "), "" if data[key] is None else data[key])
               for key in ("created_at", "started_at", "completed_at")]
-    lines += [("duration", "" if r.duration_s is None else duration_text(r.duration_s)),
+    lines += [("duration", "" if r.duration_s is None else duration(r.duration_s)),
               ("throughput", "" if r.throughput_per_min is None
                else f"{r.throughput_per_min} jobs/min")]
     if r.jobs:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
+from tubesensei.formatting import duration
+
 SPARK_BLOCKS = " ▁▂▃▄▅▆▇█"
 
 # Theme variables (resolved by Textual against the active theme): readable on dark and light.
@@ -19,20 +21,6 @@ STATUS_STYLE = {
     "paused": "$warning",
     "error": "$error",
 }
-
-
-def duration(seconds: float | None) -> str:
-    """'45s', '3m 05s', '2h 10m', '3d 4h'."""
-    if seconds is None:
-        return "–"
-    s = round(max(0.0, seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
 def short_duration(seconds: float) -> str:
