@@ -92,28 +92,34 @@ def test_outdated_schema_names_the_upgrade_command(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_a_first_creation_cut_short_is_finished_by_the_next_command(tmp_path: Path) -> None:
-    """kill -9 between migrations: the upgrade is one transaction (on SQLite too), so the
-    file is left empty and the next command creates it; and a database an older TubeSensei
-    left half-created (committed migration by migration, no data yet) is finished too."""
+def _killed_after(revision: str, call: str, url: str) -> int:
+    """Run db.schema's ``call`` on ``url`` in a subprocess that kills itself with -9 right
+    after ``revision``'s migration ran (before anything is committed); its return code."""
     import subprocess
     import sys
 
-    url = f"sqlite:///{tmp_path / 'cut.db'}"
     script = (
         "import os, signal, sys\n"
         "from alembic.runtime import migration\n"
         "orig = migration.HeadMaintainer.update_to_step\n"
         "def killed(self, step):\n"
         "    orig(self, step)\n"
-        "    if step.revision.revision == '0003':\n"
+        f"    if step.revision.revision == {revision!r}:\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "migration.HeadMaintainer.update_to_step = killed\n"
-        "from tubesensei.db.schema import ensure_schema\n"
-        "ensure_schema(sys.argv[1])\n"
+        f"from tubesensei.db.schema import {call}\n"
+        f"{call}(sys.argv[1])\n"
     )
     done = subprocess.run([sys.executable, "-c", script, url], capture_output=True, timeout=120)
-    assert done.returncode == -9
+    return done.returncode
+
+
+def test_a_first_creation_cut_short_is_finished_by_the_next_command(tmp_path: Path) -> None:
+    """kill -9 between migrations: the upgrade is one transaction (on SQLite too), so the
+    file is left empty and the next command creates it; and a database an older TubeSensei
+    left half-created (committed migration by migration, no data yet) is finished too."""
+    url = f"sqlite:///{tmp_path / 'cut.db'}"
+    assert _killed_after("0003", "ensure_schema", url) == -9
     engine = create_sync_engine(url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar() == 0
@@ -128,9 +134,6 @@ def test_a_first_creation_cut_short_is_finished_by_the_next_command(tmp_path: Pa
 def test_an_upgrade_killed_midway_leaves_the_old_schema_and_the_data(tmp_path: Path) -> None:
     """kill -9 while `db upgrade` migrates a database that holds data: it stays at its old
     revision with every row (one transaction), and the next upgrade completes."""
-    import subprocess
-    import sys
-
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0005")
     engine = create_sync_engine(url)
@@ -138,20 +141,7 @@ def test_an_upgrade_killed_midway_leaves_the_old_schema_and_the_data(tmp_path: P
         conn.exec_driver_sql("INSERT INTO channels (youtube_channel_id, title, description, "
                              "status, created_at, updated_at) VALUES ('UCkept', 't', '', "
                              "'active', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
-    script = (
-        "import os, signal, sys\n"
-        "from alembic.runtime import migration\n"
-        "orig = migration.HeadMaintainer.update_to_step\n"
-        "def killed(self, step):\n"
-        "    orig(self, step)\n"
-        "    if step.revision.revision == '0006':\n"
-        "        os.kill(os.getpid(), signal.SIGKILL)\n"
-        "migration.HeadMaintainer.update_to_step = killed\n"
-        "from tubesensei.db.schema import upgrade\n"
-        "upgrade(sys.argv[1])\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script, url], capture_output=True, timeout=120)
-    assert done.returncode == -9
+    assert _killed_after("0006", "upgrade", url) == -9
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
         assert conn.exec_driver_sql("SELECT youtube_channel_id FROM channels").scalar() == (

@@ -17,24 +17,24 @@ from tubesensei.sim import SimConfig, running_simulator
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    where = tmp_path / "disk"
-    where.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
-                      capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
+def small_disk(tmpfs) -> Path:
+    return tmpfs("2m")
 
 
 @pytest.fixture
 def world():
     with running_simulator(SimConfig(seed=9, channels=0, channel_sizes=[400])) as sim:
         yield sim
+
+
+def enqueued(tubesensei_exe: list[str], world, data: Path) -> dict[str, str]:
+    """The environment for ``data``, with the world's channel queued for discovery."""
+    env = {**os.environ, **sim_environ(world.base_url, data),
+           "TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE": "0"}
+    channel = world.world.channels[0].handle
+    assert subprocess.run([*tubesensei_exe, "enqueue", "channel", channel], env=env,
+                          capture_output=True, timeout=60).returncode == 0
+    return env
 
 
 def events(stderr: str) -> Counter[str]:
@@ -53,11 +53,7 @@ def test_burst_on_a_full_disk_stops_with_one_line_and_loses_nothing(
     tubesensei_exe, world, small_disk: Path
 ) -> None:
     data = small_disk / "data"
-    env = {**os.environ, **sim_environ(world.base_url, data),
-           "TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE": "0"}
-    channel = world.world.channels[0].handle
-    assert subprocess.run([*tubesensei_exe, "enqueue", "channel", channel], env=env,
-                          capture_output=True, timeout=60).returncode == 0
+    env = enqueued(tubesensei_exe, world, data)
     done = subprocess.run([*tubesensei_exe, "run-consumer", "--burst", "--workers", "4",
                            "--no-metrics"], env=env, capture_output=True, text=True,
                           timeout=120)
@@ -86,11 +82,7 @@ def test_burst_on_a_full_disk_stops_with_one_line_and_loses_nothing(
 def test_a_service_waits_for_space_and_resumes_by_itself(tubesensei_exe, world,
                                                          small_disk: Path) -> None:
     data = small_disk / "data"
-    env = {**os.environ, **sim_environ(world.base_url, data),
-           "TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE": "0"}
-    channel = world.world.channels[0].handle
-    assert subprocess.run([*tubesensei_exe, "enqueue", "channel", channel], env=env,
-                          capture_output=True, timeout=60).returncode == 0
+    env = enqueued(tubesensei_exe, world, data)
     log_file = small_disk.parent / "consumer.log"  # a file: a full pipe would block it
     consumer = subprocess.Popen([*tubesensei_exe, "run-consumer", "--workers", "4",
                                  "--no-metrics"], env=env, stdout=subprocess.DEVNULL,

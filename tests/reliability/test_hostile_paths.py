@@ -105,20 +105,9 @@ def test_a_symlink_planted_among_per_video_files_is_replaced_not_followed(
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path):
+def small_disk(tmpfs) -> Path:
     """A 64 KiB tmpfs: a disk that fills up half-way through an export."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    where = tmp_path / "small"
-    where.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", str(where)], check=True)
+    return tmpfs("64k")
 
 
 def test_a_full_disk_leaves_no_partial_file_and_no_success_line(run_cli, corpus,

@@ -28,6 +28,21 @@ def wait_for(predicate, timeout: float = 60.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
+def assert_the_truth(settings, channel) -> None:
+    """The corpus is exactly the simulator's channel: every public video stored, a
+    transcript once for each captioned one, and no job left unfinished."""
+    public = {v.video_id for v in channel.videos if v.is_public}
+    captioned = {v.video_id for v in channel.videos if v.is_public
+                 and v.kind not in ("live", "upcoming") and not v.unavailable_reason}
+    stored = {r[0] for r in query(settings, "SELECT youtube_video_id FROM videos")}
+    done = {r[0] for r in query(settings, "SELECT v.youtube_video_id FROM videos v "
+                                          "JOIN transcripts t ON t.video_id = v.id")}
+    assert stored == public and done == captioned
+    assert scalar(settings, "SELECT count(*) FROM transcripts") == len(captioned)
+    assert scalar(settings, "SELECT count(*) FROM processing_jobs "
+                            "WHERE status NOT IN ('completed')") == 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("kill_after_done", [0, 12])
 def test_kill9_midway_then_restart_ends_identically(
@@ -59,16 +74,7 @@ def test_kill9_midway_then_restart_ends_identically(
         assert second.returncode == 0, stderr[-2000:]
         assert "consumer stopped" in stdout
 
-        public = {v.video_id for v in channel.videos if v.is_public}
-        captioned = {v.video_id for v in channel.videos if v.is_public
-                     and v.kind not in ("live", "upcoming") and not v.unavailable_reason}
-        stored = {r[0] for r in query(settings, "SELECT youtube_video_id FROM videos")}
-        done = {r[0] for r in query(settings, "SELECT v.youtube_video_id FROM videos v "
-                                              "JOIN transcripts t ON t.video_id = v.id")}
-        assert stored == public and done == captioned
-        assert scalar(settings, "SELECT count(*) FROM transcripts") == len(captioned)
-        assert scalar(settings, "SELECT count(*) FROM processing_jobs "
-                                "WHERE status NOT IN ('completed')") == 0
+        assert_the_truth(settings, channel)
         # Killed attempts were refunded: nothing looks like it failed.
         assert scalar(settings, "SELECT max(attempts) FROM processing_jobs") == 1
 
@@ -99,16 +105,7 @@ def test_repeated_kill9_at_random_moments_ends_at_the_truth(tubesensei_exe: list
         _, stderr = last.communicate(timeout=300)
         assert last.returncode == 0, stderr[-2000:]
 
-        public = {v.video_id for v in channel.videos if v.is_public}
-        captioned = {v.video_id for v in channel.videos if v.is_public
-                     and v.kind not in ("live", "upcoming") and not v.unavailable_reason}
-        stored = {r[0] for r in query(settings, "SELECT youtube_video_id FROM videos")}
-        done = {r[0] for r in query(settings, "SELECT v.youtube_video_id FROM videos v "
-                                              "JOIN transcripts t ON t.video_id = v.id")}
-        assert stored == public and done == captioned
-        assert scalar(settings, "SELECT count(*) FROM transcripts") == len(captioned)
-        assert scalar(settings, "SELECT count(*) FROM processing_jobs "
-                                "WHERE status NOT IN ('completed')") == 0
+        assert_the_truth(settings, channel)
         assert scalar(settings, "SELECT max(attempts) FROM processing_jobs") == 1
         # Discovery resumed where it stopped: each playlist page listed at most twice
         # (once more for a page in flight at a kill), never once per consumer.
