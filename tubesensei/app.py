@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import io
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -88,7 +87,10 @@ class Runtime:
                 )
             except OSError as exc:
                 if optional:
-                    configure_logging(level=s.logging.level, fmt="json", stream=io.StringIO(),
+                    # No log file here: lines go nowhere (not kept in memory, not on the
+                    # terminal, where a command's output belongs).
+                    configure_logging(level=s.logging.level, fmt="json",
+                                      stream=open(os.devnull, "w"),  # noqa: SIM115
                                       secrets=secrets)
                     return
                 # Say what is wrong with the folder (a file in the way, not writable...).
