@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def both(sim, pg_url: str, tmp_path: Path):
 def _queries(sim) -> list[str]:
     video = sim.world.videos_by_case("manual_en")[0]
     line = video.spoken_lines()[0].rstrip(".!?").replace('"', "")  # a phrase of plain words
-    words = [w.strip(".,!?").lower() for w in " ".join(video.spoken_lines()).split()]
+    words = re.findall(r"\w+", " ".join(video.spoken_lines()).lower())  # no punctuation
     common = max(set(words), key=words.count)
     rare = min((w for w in set(words) if len(w) > 5), key=words.count)
     return [

@@ -242,7 +242,9 @@ async def test_sessions_show_progress_and_their_jobs(make_app) -> None:
         assert "seed batch" in text(card.query_one(".session-title"))
         assert card.query_one(ProgressBar).percentage == 1.0
         assert "completed 3" in text(card.query_one(".session-counts"))
-        report = text(app.query_one("#session-report"))
+        # The report is loaded by its own worker once the card is selected.
+        report = await wait_until(pilot, lambda: text(app.query_one("#session-report")),
+                                  what="the session report")
         assert "jobs finished  3 of 3 (100%)" in report
         # Jobs completed and transcripts obtained: two numbers, each with its own name.
         assert "jobs completed 3 of 3" in report and "transcripts    3 of 3 videos" in report
