@@ -44,6 +44,12 @@ UNAVAILABLE_REASONS = (
     "unplayable",
     "po_token_required",
 )
+# How a stored video went missing from YouTube (videos.missing_reason).
+MISSING_REASONS = ("gone", "private")
+# Which rule of the transcript choice picked a stored track (transcripts.chosen_by): the
+# languages in order of preference; within one, manual before generated, an exact code before
+# a regional variant (en-GB for en); translation only when no listed language exists.
+CHOICE_RULES = ("manual", "manual_regional", "generated", "generated_regional", "translation")
 JOB_STATUSES = ("pending", "running", "retrying", "completed", "failed", "cancelled")
 ACTIVE_JOB_STATUSES = ("pending", "running", "retrying")
 RUNNABLE_JOB_STATUSES = ("pending", "retrying")
@@ -164,6 +170,10 @@ class Video(TimestampMixin, Base):
     [{language_code, language, is_generated, is_translatable}, ...]; [] when captions are
     disabled; NULL when never listed (not fetched yet, or the video could not be read)."""
     languages_checked_at: Mapped[datetime | None]
+    missing_since: Mapped[datetime | None]
+    """When a scan first found the video no longer on YouTube (NULL: it is there)."""
+    missing_reason: Mapped[str | None] = mapped_column(String(16))
+    """How it went: ``gone`` (deleted, or no longer listed) or ``private``; see MISSING_REASONS."""
     discovered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     channel: Mapped[Channel] = relationship(back_populates="videos")
@@ -184,6 +194,9 @@ class Transcript(TimestampMixin, Base):
     language: Mapped[str] = mapped_column(String(100), default="")
     is_generated: Mapped[bool] = mapped_column(Boolean, default=False)
     translated_from: Mapped[str | None] = mapped_column(String(16))
+    chosen_by: Mapped[str | None] = mapped_column(String(24))
+    """The rule of the transcript choice that picked this track (see CHOICE_RULES); NULL for
+    transcripts stored before it was recorded."""
     segments: Mapped[list[Any]] = mapped_column(JSON)
     """Raw segments [[start, duration, text], ...] exactly as fetched (re-cleanable)."""
     cleaned_segments: Mapped[list[Any]] = mapped_column(JSON)
