@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from googleapiclient.errors import HttpError
-from youtube_transcript_api import IpBlocked
+from youtube_transcript_api import IpBlocked, VideoUnplayable
 
 from tubesensei.sim import SimConfig, running_simulator
 from tubesensei.sim.world import SimWorld
@@ -95,6 +95,56 @@ def test_world_changes_for_incremental_rescans():
                                 ).execute()["items"][0]
         assert item["snippet"]["liveBroadcastContent"] == "none"
         assert "actualEndTime" in item["liveStreamingDetails"]
+
+
+def test_world_changes_for_reconciles():
+    """Deleted (row kept or gone), privatised and restored videos; a renamed and a closed
+    channel: each as the real API shows it, driven in-process and over /__sim/change."""
+    with running_simulator(SimConfig(seed=6, channels=2, videos_per_channel=25)) as sim:
+        ch, other = sim.world.channels
+        yt, ytt = data_api(sim.base_url), transcript_api(sim.base_url)
+
+        def rows() -> dict[str, str]:
+            return {i["contentDetails"]["videoId"]: i["snippet"]["title"]
+                    for i in page_all(yt, ch.uploads_playlist_id)}
+
+        def listed(video_id: str) -> bool:
+            return bool(yt.videos().list(part="id", id=video_id).execute()["items"])
+
+        gone, kept, hidden = sim.world.videos_by_case("manual_en", ch.channel_id)[:3]
+        sim.world.delete_video(gone.video_id)
+        sim.world.delete_video(kept.video_id, keep_row=True)
+        status, body = http("POST", f"{sim.base_url}/__sim/change",
+                            {"action": "make_private", "video_id": hidden.video_id})
+        assert status == 200 and json.loads(body)["privacy"] == "private"
+        now = rows()
+        assert gone.video_id not in now and now[kept.video_id] == "Deleted video"
+        assert now[hidden.video_id] == "Private video"
+        assert not any(listed(v.video_id) for v in (gone, kept, hidden))
+        with pytest.raises(VideoUnplayable, match="removed by the uploader"):
+            ytt.fetch(gone.video_id)
+        for v in (gone, kept, hidden):
+            sim.world.restore_video(v.video_id)
+        assert all(listed(v.video_id) for v in (gone, kept, hidden))
+        assert list(rows()) == [v.video_id for v in ch.videos]  # back in its place
+        assert ytt.fetch(gone.video_id).to_raw_data() == gone.expected_segments()
+
+        sim.change("rename_channel", channel_id=ch.channel_id, title="Renamed",
+                   handle="@renamed")
+        item = yt.channels().list(part="snippet", forHandle="@renamed").execute()["items"][0]
+        assert item["id"] == ch.channel_id and item["snippet"]["title"] == "Renamed"
+        assert not yt.channels().list(part="id", forHandle="@simchannel0").execute().get("items")
+        with pytest.raises(ValueError):
+            sim.change("rename_channel", channel_id=ch.channel_id, handle=other.handle)
+
+        sim.change("close_channel", channel_id=other.channel_id)
+        assert not yt.channels().list(part="id", id=other.channel_id).execute().get("items")
+        with pytest.raises(HttpError) as err:
+            yt.playlistItems().list(part="id", playlistId=other.uploads_playlist_id).execute()
+        assert err.value.resp.status == 404
+        assert not listed(other.videos[0].video_id)
+        assert http("POST", f"{sim.base_url}/__sim/change", {"action": "explode"})[0] == 400
+        assert http("POST", f"{sim.base_url}/__sim/change", {})[0] == 400
 
 
 def _fingerprint(seed: int) -> str:

@@ -85,6 +85,21 @@ class Simulator:
     def finish_stream(self, video_id: str) -> SimVideo:
         return self.world.finish_stream(video_id)
 
+    def change(self, action: str, **args: Any) -> dict:
+        """One change of the world between scans (``/__sim/change``): ``delete_video``
+        (``keep_row``), ``make_private``, ``restore_video``, ``rename_channel`` (``title``,
+        ``handle``, ``description``), ``close_channel``, ``finish_stream``, ``make_public``."""
+        actions = {"delete_video", "make_private", "restore_video", "rename_channel",
+                   "close_channel", "finish_stream", "make_public"}
+        if action not in actions:
+            raise ValueError(f"unknown change {action!r}; one of {', '.join(sorted(actions))}")
+        changed = getattr(self.world, action)(**args)
+        if isinstance(changed, SimVideo):
+            return {"video_id": changed.video_id, "case": changed.case,
+                    "privacy": changed.privacy}
+        return {"channel_id": changed.channel_id, "handle": changed.handle,
+                "title": changed.title}
+
     # -- quota and stats -----------------------------------------------------------------
     def try_spend(self, units: int) -> bool:
         with self._lock:
@@ -225,6 +240,11 @@ class Simulator:
             if path == "/__sim/finish_stream" and method == "POST":
                 v = self.finish_stream(payload["video_id"])
                 return Reply(200, dumps({"video_id": v.video_id, "case": v.case}))
+            if path == "/__sim/change" and method == "POST":
+                action = payload.pop("action", None)
+                if not isinstance(action, str):
+                    raise ValueError("name the change: {\"action\": ..., ...}")
+                return Reply(200, dumps(self.change(action, **payload)))
         except (ValueError, KeyError, TypeError) as exc:
             return Reply(400, dumps({"error": str(exc)}))
         return Reply(404, dumps({"error": f"no such control endpoint: {method} {path}"}))

@@ -199,6 +199,10 @@ class SimWorld:
         self.channels: list[SimChannel] = []
         self._videos: dict[str, SimVideo] = {}
         self._by_channel: dict[str, SimChannel] = {}
+        # Changes between scans: videos taken out of their uploads playlist (a deleted video
+        # whose row is gone), and channels YouTube no longer has.
+        self._unlisted_from: dict[str, SimChannel] = {}
+        self._closed: dict[str, SimChannel] = {}
         for i, size in enumerate(config.sizes()):
             self._make_channel(i, size)
 
@@ -320,6 +324,72 @@ class SimWorld:
             apply_case(v, "finished_live", self.anchor)
             self.version += 1
             return v
+
+    def delete_video(self, video_id: str, keep_row: bool = False) -> SimVideo:
+        """The owner deletes a video: videos.list stops returning it, the watch page says it
+        is unavailable. ``keep_row``: its uploads-playlist row stays as "Deleted video" (as
+        in playlists YouTube keeps such rows); otherwise the row disappears."""
+        with self.lock:
+            v = self.video(video_id)
+            v.privacy = "deleted"
+            if not keep_row:
+                ch = self.channel(v.channel_id)
+                ch.videos = [x for x in ch.videos if x.video_id != video_id]
+                self._unlisted_from[video_id] = ch
+            self.version += 1
+            return v
+
+    def make_private(self, video_id: str) -> SimVideo:
+        """The owner makes a public video private: its playlist row becomes "Private video"."""
+        with self.lock:
+            v = self.video(video_id)
+            if not v.is_public:
+                raise ValueError(f"{video_id} is {v.privacy}, not public")
+            v.privacy = "private"
+            self.version += 1
+            return v
+
+    def restore_video(self, video_id: str) -> SimVideo:
+        """A deleted or private video is back, as it was (same case, same captions)."""
+        with self.lock:
+            v = self.video(video_id)
+            if v.is_public:
+                raise ValueError(f"{video_id} is already public")
+            v.privacy = "public"
+            ch = self._unlisted_from.pop(video_id, None)
+            if ch is not None:
+                ch.videos = sorted([*ch.videos, v], key=lambda x: x.published_at, reverse=True)
+            self.version += 1
+            return v
+
+    def rename_channel(self, channel_id: str, title: str | None = None,
+                       handle: str | None = None, description: str | None = None) -> SimChannel:
+        """New title, handle or description (the old handle stops resolving)."""
+        with self.lock:
+            ch = self.channel(channel_id)
+            if handle is not None:
+                handle = "@" + handle.lstrip("@")
+                other = self.channel_by_handle(handle)
+                if other is not None and other is not ch:
+                    raise ValueError(f"{handle} is taken by {other.channel_id}")
+                ch.handle = ch.custom_url = handle
+            if title is not None:
+                ch.title = title
+            if description is not None:
+                ch.description = description
+            self.version += 1
+            return ch
+
+    def close_channel(self, channel_id: str) -> SimChannel:
+        """The channel is terminated: channels.list, its playlist and its videos are gone."""
+        with self.lock:
+            ch = self._by_channel.pop(channel_id)
+            self.channels = [x for x in self.channels if x is not ch]
+            for v in ch.videos:
+                v.privacy = "deleted"
+            self._closed[channel_id] = ch
+            self.version += 1
+            return ch
 
     def summary(self) -> dict:
         """JSON-able truth for tests driving a subprocess (GET /__sim/world)."""
