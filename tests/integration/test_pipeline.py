@@ -359,3 +359,64 @@ def test_add_video_stores_one_video_and_its_channel(fresh_sim, pipelines) -> Non
     with p.db.read() as s:
         assert (s.execute(select(Video.youtube_video_id).where(
             Video.youtube_video_id == private.video_id))).first() is None
+
+
+# -- a world that changes between scans ------------------------------------------------------
+
+
+def test_scans_keep_the_corpus_true_to_a_changed_world(fresh_sim, pipelines) -> None:
+    """Deleted (row gone or kept), privatised, retitled and restored videos and a stream that
+    ends: after each scan the stored videos match the world; nothing is deleted."""
+    from tubesensei.pipeline.transcripts import fetch_transcript
+
+    world = fresh_sim.world
+    ch = world.channels[1]
+    p = pipelines(fresh_sim, **{"transcripts.include_finished_streams": True})
+    ref = ChannelRef("id", ch.channel_id)
+    discover_channel(p, ref)
+    gone, kept_row, private, retitled = world.videos_by_case("manual_en", ch.channel_id)[:4]
+    fetch_transcript(p, gone.video_id)  # its transcript must outlive it
+    live = world.find("live", ch.channel_id)
+    assert videos_by_id(p)[live.video_id].transcript_status == "waiting"
+
+    world.delete_video(gone.video_id)
+    world.delete_video(kept_row.video_id, keep_row=True)
+    world.make_private(private.video_id)
+    with world.lock:
+        world.video(retitled.video_id).title = "A new title"
+        world.video(retitled.video_id).view_count += 1000
+        world.version += 1
+    world.finish_stream(live.video_id)
+
+    def missing() -> dict[str, str]:
+        return {vid: v.missing_reason for vid, v in videos_by_id(p).items() if v.missing_reason}
+
+    # A rescan sees the rows shown as private or deleted on its pages and the ended stream.
+    rescan = discover_channel(p, ref, mode="incremental")
+    assert rescan.missing == {kept_row.video_id: "gone", private.video_id: "private"}
+    assert missing() == rescan.missing
+    assert live.video_id in rescan.to_transcribe
+    stored = videos_by_id(p)[live.video_id]
+    assert (stored.kind, stored.was_live, stored.transcript_status) == ("video", True, "pending")
+
+    # The full reconcile finds the video whose row vanished, and refreshes what changed.
+    full = discover_channel(p, ref, mode="full")
+    assert full.missing == {gone.video_id: "gone"}
+    assert missing() == {gone.video_id: "gone", kept_row.video_id: "gone",
+                         private.video_id: "private"}
+    stored = videos_by_id(p)
+    assert stored[retitled.video_id].title == "A new title"
+    assert stored[retitled.video_id].view_count == world.video(retitled.video_id).view_count
+    assert stored[gone.video_id].missing_since is not None
+    assert stored[gone.video_id].transcript_status == "done"  # kept, with its transcript
+    assert set(stored) >= {v.video_id for v in ch.videos if v.is_public}
+    again = discover_channel(p, ref, mode="full")
+    assert again.missing == {} and missing() == full.missing | rescan.missing
+
+    # Back on YouTube: marked back, nothing duplicated.
+    for v in (gone, kept_row, private):
+        world.restore_video(v.video_id)
+    back = discover_channel(p, ref, mode="full")
+    assert sorted(back.returned) == sorted([gone.video_id, kept_row.video_id, private.video_id])
+    assert missing() == {} and back.new_video_ids == []
+    assert set(videos_by_id(p)) == public_ids(ch)  # the corpus is the world again

@@ -143,6 +143,11 @@ def test_full_paging_of_a_thousand_video_channel() -> None:
         v.privacy == "private" for v in channel.videos)
     assert sum(p.skipped_deleted for p in pages) == sum(
         v.privacy == "deleted" for v in channel.videos)
+    # The skipped rows keep their ids: a reconcile marks stored videos private or gone.
+    assert [i for p in pages for i in p.private_ids] == [
+        v.video_id for v in channel.videos if v.privacy == "private"]
+    assert [i for p in pages for i in p.deleted_ids] == [
+        v.video_id for v in channel.videos if v.privacy == "deleted"]
     assert len(pages) == math.ceil(1000 / 50) == stats["requests"]["playlistItems.list"]
     assert all(p.total_results == 1000 for p in pages)
     assert pages[-1].next_page_token is None and all(p.next_page_token for p in pages[:-1])

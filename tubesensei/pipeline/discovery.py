@@ -11,6 +11,13 @@
   first), so they are picked up when they finish. An unchanged channel costs 1 unit, 2 when
   it has streams to re-check.
   ``discovery.full_reconcile_days`` turns a rescan into a full scan.
+- Keeping the corpus true: a full scan refreshes the details of every video it lists (known
+  ones too: titles, counts, duration, live -> finished), in the same 50-id calls. A stored
+  video is never deleted: one shown as "Private video" or "Deleted video" in a page (any
+  scan) is marked ``private``/``gone`` (``missing_since``); at the end of a full scan that
+  saw every page, stored videos the playlist no longer lists are looked up (50 a call) and
+  those YouTube does not return are marked ``gone``. A marked video that is listed again is
+  marked back (its transcript was kept all along).
 
 The pipeline knows nothing about queues: ``on_page(youtube_channel_id, video_ids)`` is called
 after each page's transaction commits, with the videos that should now get a transcript, so a
@@ -34,9 +41,10 @@ from tubesensei.pipeline.channels import upsert_channel
 from tubesensei.pipeline.context import Pipeline
 from tubesensei.queries.corpus import (
     WAITING_KINDS,
+    channel_video_ids,
     find_channel,
-    known_video_ids,
     pending_videos,
+    stored_video_states,
     video_status,
     waiting_video_ids,
 )
@@ -62,6 +70,8 @@ class DiscoveryResult:
     units: int = 0
     reached_end: bool = False
     resumed_after: int = 0  # pages an interrupted full scan had done before this run
+    missing: dict[str, str] = field(default_factory=dict)  # newly marked: id -> gone/private
+    returned: list[str] = field(default_factory=list)  # marked missing before, listed again
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -76,6 +86,8 @@ class DiscoveryResult:
             "units": self.units,
             "reached_end": self.reached_end,
             **({"resumed_after_pages": self.resumed_after} if self.resumed_after else {}),
+            **({"removed": len(self.missing)} if self.missing else {}),
+            **({"returned": len(self.returned)} if self.returned else {}),
         }
 
 
@@ -100,6 +112,7 @@ def _apply_details(video: Video, info: VideoInfo) -> None:
     video.was_live = info.was_live
     video.privacy_status = info.privacy_status
     video.scheduled_start_at = info.scheduled_start
+    video.missing_since = video.missing_reason = None  # YouTube returned it: it is there
 
 
 def _store_details(
@@ -130,6 +143,8 @@ def _store_details(
                 eligible.append(info.video_id)
             continue
         was_waiting = video.transcript_status == "waiting"
+        if video.missing_reason is not None:
+            result.returned.append(info.video_id)
         _apply_details(video, info)
         result.updated += 1
         if was_waiting and info.kind not in WAITING_KINDS:
@@ -184,6 +199,7 @@ def discover_channel(
     rules = p.settings.transcripts
     recheck = p.settings.discovery.recheck_known
     seen_ids: set[str] = set()
+    seen_hidden: dict[str, str] = {}  # private/deleted rows: id -> private/gone
     rows_looked_at = 0
 
     start_token = None
@@ -201,16 +217,23 @@ def discover_channel(
         ids = [e.video_id for e in page.entries if e.video_id not in seen_ids]
         seen_ids.update(ids)
         result.seen += len(ids)
-        known = p.db.query(known_video_ids, ids)
+        stored = p.db.query(stored_video_states, ids)
         # Known streams still waiting are re-checked once, at the end (_recheck_waiting):
         # one details call for all of them keeps an unchanged channel's rescan at 2 units.
-        unknown = [i for i in ids if i not in known]
-        details = p.call_api(p.api.videos_details, unknown) if unknown else []
+        unknown = [i for i in ids if i not in stored]
+        # A full scan refreshes every listed video; a rescan only the new ones and those
+        # marked missing that are listed again.
+        wanted = ids if chosen == "full" else [
+            i for i in ids if i not in stored or stored[i] is not None]
+        details = p.call_api(p.api.videos_details, wanted) if wanted else []
         # A full scan records where it got to with the page (one transaction): killed now,
         # the next discovery of the channel goes on from the next page.
         cursor = (page.next_page_token, result.resumed_after + result.pages) if (
             chosen == "full") else None
-        _commit_page(p, channel, details, rules, result, on_page, cursor)
+        hidden = {**dict.fromkeys(page.deleted_ids, "gone"),
+                  **dict.fromkeys(page.private_ids, "private")}
+        seen_hidden.update(hidden)
+        _commit_page(p, channel, details, rules, result, on_page, cursor, hidden)
         # Private and deleted rows count as looked at: they are what a late-public video
         # near the top of the playlist looks like until it is published.
         rows_looked_at += len(page.entries) + page.skipped_private + page.skipped_deleted
@@ -218,6 +241,8 @@ def discover_channel(
             break
 
     _recheck_waiting(p, channel, rules, result, on_page)
+    if chosen == "full" and result.reached_end and not result.resumed_after:
+        _reconcile_unlisted(p, channel, seen_ids | set(seen_hidden), rules, result, on_page)
     with p.db.write() as s:
         row = s.get(Channel, channel.id)
         if row is not None:
@@ -248,15 +273,54 @@ def _commit_page(
     result: DiscoveryResult,
     on_page: OnPage | None,
     cursor: tuple[str | None, int] | None = None,
+    missing: dict[str, str] | None = None,
 ) -> None:
     with p.db.write() as s:
         eligible = _store_details(s, channel, details, rules, result)
+        if missing:
+            _mark_missing(s, channel.id, missing, result)
         if cursor is not None:
             _save_cursor(s, channel.id, *cursor)
         p.meter.flush(s)
     result.to_transcribe.extend(eligible)
     if on_page is not None and eligible:
         on_page(channel.youtube_channel_id, eligible)
+
+
+def _mark_missing(s: Session, channel_pk: int, missing: dict[str, str],
+                  result: DiscoveryResult) -> None:
+    """Mark stored videos of the channel that YouTube no longer lists (id -> gone/private);
+    ``missing_since`` keeps the first time, the reason follows what YouTube shows now."""
+    now = datetime.now(UTC)
+    rows = s.execute(select(Video).where(Video.channel_id == channel_pk,
+                                         Video.youtube_video_id.in_(list(missing)))).scalars()
+    for video in rows:
+        reason = missing[video.youtube_video_id]
+        if video.missing_reason != reason:
+            result.missing[video.youtube_video_id] = reason
+        video.missing_reason = reason
+        video.missing_since = video.missing_since or now
+
+
+def _reconcile_unlisted(
+    p: Pipeline,
+    channel: Channel,
+    listed: set[str],
+    rules: TranscriptSettings,
+    result: DiscoveryResult,
+    on_page: OnPage | None,
+) -> None:
+    """After a full scan that saw every page: stored videos the playlist no longer lists at
+    all (a deleted video's row vanishes) are looked up, 50 a call; those YouTube returns are
+    refreshed (an unlisted video added by id), the rest are marked ``gone``."""
+    stored = p.db.query(channel_video_ids, channel.id)
+    absent = [vid for vid, reason in stored.items() if vid not in listed and reason != "gone"]
+    if not absent:
+        return
+    details = p.call_api(p.api.videos_details, absent)
+    returned = {d.video_id for d in details}
+    gone = {vid: "gone" for vid in absent if vid not in returned}
+    _commit_page(p, channel, details, rules, result, on_page, None, gone)
 
 
 def _save_cursor(s: Session, channel_pk: int, token: str | None, pages: int) -> None:
@@ -288,7 +352,11 @@ def _recheck_waiting(
     if not waiting:
         return
     details = p.call_api(p.api.videos_details, waiting)
-    _commit_page(p, channel, details, rules, result, on_page)
+    # A stream YouTube no longer returns was deleted or made private: the next full scan
+    # tells which (a rescan does not page that far); until then it is marked gone.
+    returned = {d.video_id for d in details}
+    gone = {vid: "gone" for vid in waiting if vid not in returned}
+    _commit_page(p, channel, details, rules, result, on_page, None, gone)
 
 
 def add_video(p: Pipeline, youtube_video_id: str) -> str:

@@ -152,10 +152,14 @@ class VideoRow:
     transcript_status: str
     unavailable_reason: str | None
     view_count: int | None
+    missing_reason: str | None = None
+    """``gone`` or ``private`` when YouTube no longer lists the video (None: it does)."""
+    missing_since: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["published_at"] = self.published_at.isoformat() if self.published_at else None
+        d["missing_since"] = self.missing_since.isoformat() if self.missing_since else None
         return d
 
 
@@ -165,9 +169,13 @@ def list_videos(
     channel: ChannelRef | None = None,
     status: str | None = None,
     kind: str | None = None,
+    removed: bool | None = None,
     limit: int | None = None,
 ) -> tuple[list[VideoRow], int]:
     """Videos newest first, and how many match in all (for "showing N of M").
+
+    ``removed``: True only the videos YouTube no longer lists (gone or private), False only
+    those it does, None both.
 
     ``channel`` (any reference) must name a stored channel: ChannelNotInCorpus otherwise.
     Filters go on videos' own columns, so the count needs no join and both queries stay on
@@ -178,6 +186,9 @@ def list_videos(
         filters.append(Video.transcript_status == status)
     if kind:
         filters.append(Video.kind == kind)
+    if removed is not None:
+        filters.append(Video.missing_reason.is_not(None) if removed
+                       else Video.missing_reason.is_(None))
     if channel is not None:
         filters.append(Video.channel_id == get_channel(s, channel).id)
     stmt = (
@@ -208,6 +219,8 @@ def _video_row(v: Video, c: Channel) -> VideoRow:
         transcript_status=v.transcript_status,
         unavailable_reason=v.unavailable_reason,
         view_count=v.view_count,
+        missing_reason=v.missing_reason,
+        missing_since=v.missing_since,
     )
 
 
@@ -289,6 +302,9 @@ class VideoDetail:
     description: str = ""
 
     @property
+    missing_reason: str | None = None
+    """``gone`` or ``private``: a scan found YouTube no longer lists it (since missing_since)."""
+    missing_since: datetime | None = None
     def link(self) -> str:
         return f"https://youtu.be/{self.video_id}"
 
@@ -342,6 +358,8 @@ def video_detail(s: Session, youtube_video_id: str) -> VideoDetail:
     )
 
 
+        missing_reason=video.missing_reason,
+        missing_since=video.missing_since,
 def video_status(s: Session, youtube_video_id: str) -> str | None:
     """The video's transcript_status, or None when it is not stored."""
     stmt = select(Video.transcript_status).where(Video.youtube_video_id == youtube_video_id)
@@ -370,17 +388,27 @@ def select_video_ids(s: Session, *, status: str, reason: str | None = None,
     return list(s.execute(stmt).scalars())
 
 
-def known_video_ids(s: Session, youtube_video_ids: Sequence[str]) -> set[str]:
-    """Which of these videos are stored."""
-    stmt = select(Video.youtube_video_id).where(Video.youtube_video_id.in_(list(youtube_video_ids)))
-    return set(s.execute(stmt).scalars())
+def stored_video_states(s: Session, youtube_video_ids: Sequence[str]) -> dict[str, str | None]:
+    """Which of these videos are stored: id -> missing_reason (None: YouTube lists it)."""
+    stmt = select(Video.youtube_video_id, Video.missing_reason).where(
+        Video.youtube_video_id.in_(list(youtube_video_ids)))
+    return {vid: reason for vid, reason in s.execute(stmt).all()}
+
+
+def channel_video_ids(s: Session, channel_pk: int) -> dict[str, str | None]:
+    """Every stored video of a channel: its id and its missing_reason (None: listed)."""
+    stmt = select(Video.youtube_video_id, Video.missing_reason).where(
+        Video.channel_id == channel_pk)
+    return {vid: reason for vid, reason in s.execute(stmt).all()}
 
 
 def waiting_video_ids(s: Session, channel_pk: int) -> list[str]:
-    """Live/upcoming videos of a channel, those due first (start known, earliest) first."""
+    """Live/upcoming videos of a channel still listed by YouTube, those due first (start
+    known, earliest) first. (Missing ones are looked at again by the next full scan.)"""
     stmt = (
         select(Video.youtube_video_id)
-        .where(Video.channel_id == channel_pk, Video.transcript_status == "waiting")
+        .where(Video.channel_id == channel_pk, Video.transcript_status == "waiting",
+               Video.missing_reason.is_(None))
         .order_by(Video.scheduled_start_at.is_(None), Video.scheduled_start_at, Video.id)
     )
     return list(s.execute(stmt).scalars())
@@ -389,10 +417,11 @@ def waiting_video_ids(s: Session, channel_pk: int) -> list[str]:
 def pending_videos(
     s: Session, youtube_channel_id: str | None = None
 ) -> list[tuple[str, str, bool]]:
-    """(video id, kind, was_live) of videos discovered with no job yet, oldest first."""
+    """(video id, kind, was_live) of videos discovered with no job yet, oldest first (not
+    those YouTube no longer lists: there is no transcript to fetch)."""
     stmt = (
         select(Video.youtube_video_id, Video.kind, Video.was_live)
-        .where(Video.transcript_status == "pending")
+        .where(Video.transcript_status == "pending", Video.missing_reason.is_(None))
         .order_by(Video.published_at, Video.id)
     )
     if youtube_channel_id is not None:

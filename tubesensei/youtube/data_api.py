@@ -95,6 +95,10 @@ class UploadsPage:
     entries: list[PlaylistEntry]
     next_page_token: str | None
     total_results: int | None
+    private_ids: tuple[str, ...] = ()
+    """Ids of the page's "Private video" rows (a stored video made private shows up here)."""
+    deleted_ids: tuple[str, ...] = ()
+    """Ids of the page's "Deleted video" rows that still carry one."""
     skipped_private: int = 0
     skipped_deleted: int = 0
 
@@ -584,19 +588,26 @@ class DataApiClient:
 
 def _parse_page(answer: Mapping[str, Any]) -> UploadsPage:
     entries: list[PlaylistEntry] = []
-    skipped_private = skipped_deleted = 0
+    skipped: dict[str, list[str | None]] = {"private": [], "deleted": []}
     for item in answer.get("items") or []:
-        entry, skipped = parse_playlist_item(item)
-        if skipped == "private":
-            skipped_private += 1
-        elif skipped == "deleted":
-            skipped_deleted += 1
+        entry, why = parse_playlist_item(item)
+        if why is not None:
+            skipped[why].append(_row_video_id(item))
         elif entry is not None:
             entries.append(entry)
     total = (answer.get("pageInfo") or {}).get("totalResults")
+    private, deleted = skipped["private"], skipped["deleted"]
     return UploadsPage(entries=entries, next_page_token=answer.get("nextPageToken") or None,
                        total_results=int(total) if total is not None else None,
-                       skipped_private=skipped_private, skipped_deleted=skipped_deleted)
+                       private_ids=tuple(v for v in private if v),
+                       deleted_ids=tuple(v for v in deleted if v),
+                       skipped_private=len(private), skipped_deleted=len(deleted))
+
+
+def _row_video_id(item: Mapping[str, Any]) -> str | None:
+    details = item.get("contentDetails") or {}
+    snippet = item.get("snippet") or {}
+    return details.get("videoId") or (snippet.get("resourceId") or {}).get("videoId") or None
 
 
 def _fold(text: str) -> str:
