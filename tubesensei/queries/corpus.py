@@ -300,11 +300,11 @@ class VideoDetail:
     languages_checked_at: datetime | None
     jobs: list[VideoJob]
     description: str = ""
-
-    @property
     missing_reason: str | None = None
     """``gone`` or ``private``: a scan found YouTube no longer lists it (since missing_since)."""
     missing_since: datetime | None = None
+
+    @property
     def link(self) -> str:
         return f"https://youtu.be/{self.video_id}"
 
@@ -355,11 +355,11 @@ def video_detail(s: Session, youtube_video_id: str) -> VideoDetail:
         languages_checked_at=video.languages_checked_at,
         jobs=[VideoJob(*row) for row in jobs],
         description=video.description,
+        missing_reason=video.missing_reason,
+        missing_since=video.missing_since,
     )
 
 
-        missing_reason=video.missing_reason,
-        missing_since=video.missing_since,
 def video_status(s: Session, youtube_video_id: str) -> str | None:
     """The video's transcript_status, or None when it is not stored."""
     stmt = select(Video.transcript_status).where(Video.youtube_video_id == youtube_video_id)
