@@ -13,11 +13,18 @@ from youtube_transcript_api.proxies import GenericProxyConfig, WebshareProxyConf
 
 from tests.youtube.fakes import Reply, elapsed, serve
 from tests.youtube.webfake import Video, WebFake, asset, player_json
+from tubesensei.db.models import CHOICE_RULES
 from tubesensei.youtube.errors import Blocked, Permanent, Transient, UnavailableReason
 from tubesensei.youtube.transcripts import (
+    CHOICE_RULES as CLIENT_RULES,
+)
+from tubesensei.youtube.transcripts import (
+    Track,
     TranscriptClient,
     build_proxy_config,
+    choose,
     classify_error,
+    preferred,
     scrub,
 )
 
@@ -53,6 +60,8 @@ def web():
         "regionalEN1": Video(player=Reply(200, player_json([("en-GB", False), ("en", True)],
                                                           "regionalEN1"))),
         "onlyfrench1": Video(player=Reply(200, player_json([("fr", True)], "onlyfrench1"))),
+        "frenchspain": Video(player=Reply(200, player_json([("fr", True), ("es", False)],
+                                                          "frenchspain"))),
     }
     with serve(WebFake(videos)) as server:
         yield server
@@ -76,16 +85,69 @@ def test_fetch_prefers_manual_in_language_order(web) -> None:
     assert "fmt" not in timedtext[-1].query  # the library strips &fmt=srv3
 
 
-def test_manual_before_generated_across_languages(web) -> None:
+def test_languages_are_the_order_of_preference(web) -> None:
+    # generatedEN has a generated en and a manual de: the first language wins, whatever kind.
     result = client(web, languages=("en", "de")).fetch("generatedEN")
-    assert (result.language_code, result.is_generated) == ("de", False)
+    assert (result.language_code, result.is_generated, result.chosen_by) == ("en", True,
+                                                                             "generated")
+    result = client(web, languages=("de", "en")).fetch("generatedEN")
+    assert (result.language_code, result.is_generated, result.chosen_by) == ("de", False,
+                                                                             "manual")
     result = client(web, languages=("en",)).fetch("generatedEN")
-    assert (result.language_code, result.is_generated) == ("en", True)
+    assert (result.language_code, result.is_generated, result.chosen_by) == ("en", True,
+                                                                             "generated")
+
+
+def _track(code: str, generated: bool = False) -> Track:
+    return Track(code, f"Language {code}", generated, True)
+
+
+M_EN, G_EN, M_DE, G_DE = _track("en"), _track("en", True), _track("de"), _track("de", True)
+M_GB, G_GB, G_US = _track("en-GB"), _track("en-GB", True), _track("en-US", True)
+
+
+@pytest.mark.parametrize(("languages", "tracks", "expected"), [
+    # The languages are the order of preference: a generated en beats a manual de.
+    (["en", "de"], [M_DE, G_EN], (G_EN, "generated")),
+    (["en", "de"], [M_DE, G_DE, G_EN], (G_EN, "generated")),
+    (["de", "en"], [M_EN, G_DE], (G_DE, "generated")),
+    (["en", "de"], [M_DE, G_DE], (M_DE, "manual")),
+    # Within one language manual before generated, whatever the listing's order.
+    (["en"], [G_EN, M_EN], (M_EN, "manual")),
+    (["en", "de"], [G_EN, M_DE, M_EN], (M_EN, "manual")),
+    # An exact code before a regional variant of the same kind; per language: manual exact,
+    # manual regional, generated exact, generated regional.
+    (["en"], [M_GB, M_EN], (M_EN, "manual")),
+    (["en"], [G_EN, M_GB], (M_GB, "manual_regional")),
+    (["en"], [G_US, G_EN], (G_EN, "generated")),
+    (["en"], [G_US, M_DE], (G_US, "generated_regional")),
+    (["en", "de"], [G_US, M_DE], (G_US, "generated_regional")),
+    (["en-GB"], [M_EN, M_GB], (M_GB, "manual")),
+    (["en-GB"], [M_EN, G_GB], (M_EN, "manual_regional")),
+    (["en-GB", "en"], [G_US, G_GB], (G_GB, "generated")),
+])
+def test_choice_order(languages: list[str], tracks: list[Track],
+                      expected: tuple[Track, str]) -> None:
+    assert choose(tracks, languages) == expected
+    assert preferred(tracks, languages) == expected[0]
+
+
+def test_choice_without_a_listed_language() -> None:
+    assert choose([M_DE, G_DE], ["en", "fr"]) is None
+    assert choose([], ["en"]) is None and preferred([M_DE], ["en"]) is None
+
+
+def test_choice_rules_are_the_stored_words() -> None:
+    assert CLIENT_RULES == CHOICE_RULES
+    rules = {choose(tracks, langs)[1] for langs, tracks in (  # type: ignore[index]
+        (["en"], [M_EN]), (["en"], [M_GB]), (["en"], [G_EN]), (["en"], [G_GB]))}
+    assert rules == set(CHOICE_RULES) - {"translation"}
 
 
 def test_regional_variant_accepted(web) -> None:
     result = client(web, languages=("en",)).fetch("regionalEN1")
-    assert (result.language_code, result.is_generated) == ("en-GB", False)
+    assert (result.language_code, result.is_generated, result.chosen_by) == (
+        "en-GB", False, "manual_regional")
 
 
 def test_no_transcript_in_language_lists_available(web) -> None:
@@ -99,7 +161,27 @@ def test_translation_when_allowed(web) -> None:
     result = client(web, languages=("nl",), allow_translation=True).fetch("onlyfrench1")
     assert (result.language_code, result.translated_from, result.is_generated) == ("nl", "fr",
                                                                                    True)
+    assert result.chosen_by == "translation"
     assert web.seen[-1].query["tlang"] == ["nl"]
+
+
+def test_translation_only_when_no_listed_language_exists(web) -> None:
+    # A listed language (even a later one, even generated) beats a translation.
+    result = client(web, languages=("nl", "fr"), allow_translation=True).fetch("onlyfrench1")
+    assert (result.language_code, result.translated_from, result.chosen_by) == (
+        "fr", None, "generated")
+    assert "tlang" not in web.seen[-1].query
+    # Without allow_translation a video with none of the languages has no transcript.
+    with pytest.raises(Permanent) as caught:
+        client(web, languages=("nl",)).fetch("frenchspain")
+    assert caught.value.reason == UnavailableReason.NO_TRANSCRIPT_IN_LANGUAGE
+
+
+def test_translation_source_is_manual_before_generated(web) -> None:
+    result = client(web, languages=("nl", "de"), allow_translation=True).fetch("frenchspain")
+    assert (result.language_code, result.translated_from, result.chosen_by) == (
+        "nl", "es", "translation")
+    assert web.seen[-1].query["tlang"] == ["nl"] and web.seen[-1].query["lang"] == ["es"]
 
 
 @pytest.mark.parametrize(

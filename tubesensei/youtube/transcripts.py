@@ -7,10 +7,14 @@ every failure leaves :meth:`TranscriptClient.fetch` as a class of
 Threads: the library keeps a ``requests.Session`` (cookies, connection pool) and is not
 thread-safe. Use one ``TranscriptClient`` per thread.
 
-Choosing a transcript: manually created ones in the preferred languages' order, then
-generated ones in that order. A preferred ``en`` also accepts a regional variant (``en-GB``)
-when no exact ``en`` track of that kind exists. With ``allow_translation``, a video with
-none of those gets the first translatable track translated to the first preferred language.
+Choosing a transcript (:func:`choose`): the preferred languages are the order of preference;
+within one language a manual track before a generated one, and an exact code before a regional
+variant of the same kind (``en-GB`` stands in for ``en`` only when no exact ``en`` track of
+that kind exists). So per language: manual exact, manual regional, generated exact, generated
+regional -- as youtube-transcript-api's own ``find_transcript``. With ``allow_translation``, a
+video with none of the languages gets a track translated to the first preferred language (a
+manual source before a generated one). The rule that picked the track travels with it
+(``FetchedTranscript.chosen_by``, one of ``tubesensei.db.models.CHOICE_RULES``).
 
 Proxies: ``proxy_http``/``proxy_https`` (a generic proxy) or Webshare credentials. Webshare is
 configured with ``retries_when_blocked=0``: a positive value makes the library mount its own
@@ -48,12 +52,16 @@ from tubesensei.youtube.http import (
     normalize_base_url,
 )
 
-__all__ = ["FetchedTranscript", "Track", "TranscriptClient", "build_proxy_config",
-           "classify_error", "tracks_of"]
+__all__ = ["CHOICE_RULES", "FetchedTranscript", "Track", "TranscriptClient",
+           "build_proxy_config", "choose", "classify_error", "preferred", "tracks_of"]
 
 log = structlog.get_logger(__name__)
 
 Segment = tuple[float, float, str]
+
+# The rules of the transcript choice, best first within a language, then the last resort
+# (the words stored in transcripts.chosen_by; tubesensei.db.models.CHOICE_RULES is the same).
+CHOICE_RULES = ("manual", "manual_regional", "generated", "generated_regional", "translation")
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,8 @@ class FetchedTranscript:
     segments: list[Segment]
     available: tuple[Track, ...] | None = None
     """Every track YouTube listed for the video when this one was fetched (None: unknown)."""
+    chosen_by: str | None = None
+    """The rule that picked this track (one of CHOICE_RULES; None: not recorded)."""
 
 
 def build_proxy_config(proxy_http: str | None = None, proxy_https: str | None = None,
@@ -214,20 +224,29 @@ def classify_error(exc: BaseException, video_id: str, languages: Sequence[str] =
     raise TypeError(f"not a transcript error: {type(exc).__name__}") from exc
 
 
-def preferred(tracks: Sequence[Any], languages: Sequence[str]) -> Any | None:
-    """The track to store among ``tracks`` (library transcripts or :class:`Track`s): manual
-    ones in the languages' order, then generated ones; a regional variant (``en-GB``) stands
-    in for its language when no exact track of that kind exists. None: no language matches
-    (translation is the caller's business)."""
-    for generated in (False, True):
-        of_kind = [t for t in tracks if t.is_generated == generated]
-        for language in languages:
-            exact = [t for t in of_kind if t.language_code == language]
-            regional = [t for t in of_kind
-                        if t.language_code.split("-")[0] == language.split("-")[0]]
-            if exact or regional:
-                return (exact or regional)[0]
+def choose(tracks: Sequence[Any], languages: Sequence[str]) -> tuple[Any, str] | None:
+    """The track to store among ``tracks`` (library transcripts or :class:`Track`s) and the
+    rule that picked it (a word of CHOICE_RULES). The languages are the order of preference;
+    per language: manual exact, manual regional (``en-GB`` for ``en``), generated exact,
+    generated regional. None: no language matches (translation is the caller's business)."""
+    for language in languages:
+        base = language.split("-")[0]
+        for generated in (False, True):
+            kind = "generated" if generated else "manual"
+            of_kind = [t for t in tracks if bool(t.is_generated) == generated]
+            for t in of_kind:
+                if t.language_code == language:
+                    return t, kind
+            for t in of_kind:
+                if t.language_code.split("-")[0] == base:
+                    return t, f"{kind}_regional"
     return None
+
+
+def preferred(tracks: Sequence[Any], languages: Sequence[str]) -> Any | None:
+    """The track :func:`choose` picks, without its rule (None: no language matches)."""
+    chosen = choose(tracks, languages)
+    return None if chosen is None else chosen[0]
 
 
 class TranscriptClient:
@@ -309,7 +328,7 @@ class TranscriptClient:
         try:
             listing = library.list(video_id)
             tracks = tracks_of(listing)
-            transcript, translated_from = self._choose(video_id, listing)
+            transcript, translated_from, chosen_by = self._choose(video_id, listing)
             fetched = transcript.fetch()
         except Exception as exc:  # classified right here; nothing else inspects them
             library_error = isinstance(exc, (yta.YouTubeTranscriptApiException, ParseError))
@@ -322,18 +341,21 @@ class TranscriptClient:
             translated_from=translated_from,
             segments=[(s.start, s.duration, s.text) for s in fetched.snippets],
             available=tracks,
+            chosen_by=chosen_by,
         )
 
     def _choose(self, video_id: str, listing: yta.TranscriptList
-                ) -> tuple[yta.Transcript, str | None]:
+                ) -> tuple[yta.Transcript, str | None, str]:
+        """(the transcript to fetch, the language it is translated from, the rule)."""
         tracks = list(listing)
-        best = preferred(tracks, self.languages)
-        if best is not None:
-            return best, None
+        chosen = choose(tracks, self.languages)
+        if chosen is not None:
+            return chosen[0], None, chosen[1]
         if self.allow_translation:
             target = self.languages[0]
-            for track in tracks:
+            # The best source: a manual track before a generated one (stable: listing order).
+            for track in sorted(tracks, key=lambda t: bool(t.is_generated)):
                 codes = {lang.language_code for lang in track.translation_languages}
                 if target in codes:
-                    return track.translate(target), track.language_code
+                    return track.translate(target), track.language_code, "translation"
         raise _no_transcript(video_id, self.languages, listing)
