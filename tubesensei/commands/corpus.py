@@ -217,23 +217,30 @@ def videos_group() -> None:
 @click.option("--channel", "channel", metavar="REF", help="Only this stored channel.")
 @click.option("--status", type=click.Choice(TRANSCRIPT_STATUSES), help="Transcript status.")
 @click.option("--kind", type=click.Choice(VIDEO_KINDS), help="Video kind.")
+@click.option("--removed/--listed", "removed", default=None,
+              help="Only videos YouTube no longer lists (deleted or made private; kept with "
+                   "their transcripts), or only those it does. Default: both.")
 @limit_option(TABLE_ROWS)
 @json_option
 @pass_app
 def videos_list(app: AppContext, channel: str | None, status: str | None, kind: str | None,
-                limit: int | None, as_json: bool) -> None:
+                removed: bool | None, limit: int | None, as_json: bool) -> None:
     """List videos, newest first, with their transcript status.
+
+    A video YouTube no longer lists (found by a scan) shows "removed (gone)" or
+    "removed (private)" beside its status; it is never deleted from the corpus.
 
     \b
     Example:
         tubesensei videos list --channel @veritasium --status unavailable
         tubesensei videos list --kind short --json
+        tubesensei videos list --removed
     """
     from tubesensei.queries.corpus import list_videos
 
     ref = channel_ref(channel)
     rows, total = app.reader().query(
-        list_videos, channel=ref, status=status, kind=kind,
+        list_videos, channel=ref, status=status, kind=kind, removed=removed,
         limit=shown_rows(limit, as_json, TABLE_ROWS))
     if as_json:
         print_json([row.as_dict() for row in rows])
@@ -251,6 +258,8 @@ def videos_list(app: AppContext, channel: str | None, status: str | None, kind: 
         transcript = r.transcript_status
         if r.unavailable_reason:
             transcript += f" ({r.unavailable_reason})"
+        if r.missing_reason:
+            transcript += f" · removed ({r.missing_reason})"
         t.add_row(when(r.published_at), r.video_id, plain(r.title), plain(r.channel_title),
                   r.kind + (" (was live)" if r.was_live else ""), hms(r.duration_s),
                   transcript)
@@ -290,6 +299,14 @@ def _stored(detail: Any) -> str:
 
 def _print_video(detail: Any) -> None:
     handle = f"@{detail.channel_handle}, " if detail.channel_handle else ""
+def _presence(detail: Any) -> str:
+    if detail.missing_reason is None:
+        return "listed"
+    how = ("made private" if detail.missing_reason == "private"
+           else "gone (deleted, or no longer listed)")
+    return f"removed: {how}, found by a scan {when(detail.missing_since)} (kept here)"
+
+
     click.echo(f"{detail.title}\n{detail.link} · {detail.channel_title} "
                f"({handle}{detail.channel_id})\n")
     status = detail.transcript_status
@@ -306,6 +323,7 @@ def _print_video(detail: Any) -> None:
         ("discovered", when(detail.discovered_at)),
         ("transcript", status),
         ("why", detail.transcript_error),
+        ("on youtube", _presence(detail)),
         ("stored", _stored(detail)),
         ("youtube offers", _offered(detail)),
     ]

@@ -259,11 +259,14 @@ def _stdout_utf8() -> io.TextIOWrapper | Any:
 @click.option("--in-place", is_flag=True,
               help="jsonl: write into an existing --out that is a symbolic link, device or "
                    "FIFO as it is (refused otherwise).")
+@click.option("--include-removed", is_flag=True,
+              help="Also videos YouTube no longer lists (deleted or made private since they "
+                   "were stored); left out by default.")
 @pass_app
 def transcripts_export(app: AppContext, fmt: str | None, channels: tuple[str, ...],
                        since: datetime | None, changed_since: datetime | None,
                        languages: tuple[str, ...], out: Path | None, name: str | None,
-                       chunks: float | None, in_place: bool) -> None:
+                       chunks: float | None, include_removed: bool, in_place: bool) -> None:
     """Export stored transcripts: JSONL for the AI phase, or txt/srt/vtt per video.
 
     Files go to <out>/<channel id>/<video id>.<ext> (a language suffix when not English), or
@@ -309,6 +312,7 @@ def transcripts_export(app: AppContext, fmt: str | None, channels: tuple[str, ..
     )
     if out is not None:
         check_target(out, fmt, in_place=in_place)  # type: ignore[arg-type]
+        include_removed=include_removed,
     db = app.reader()
     if out is None:
         _export_to_stdout(lambda stream: export_stream(db, "jsonl", stream, where,

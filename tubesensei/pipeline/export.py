@@ -44,6 +44,7 @@ def row_json(row: ExportRow) -> dict[str, Any]:
             "kind": row.kind,
             "view_count": row.view_count,
             "url": f"https://www.youtube.com/watch?v={row.video_id}",
+            "removed": row.removed,
         },
         "language_code": row.language_code,
         "language": row.language,

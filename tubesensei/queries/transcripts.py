@@ -162,6 +162,7 @@ class ExportRow:
 
 @dataclass(frozen=True)
 class ExportFilter:
+    removed: str | None = None  # gone/private: YouTube no longer lists the video
     """Which stored transcripts an export takes (all given conditions hold)."""
 
     channel_pks: tuple[int, ...] = ()
@@ -174,6 +175,7 @@ class ExportFilter:
 
 def export_page(s: Session, after: int, limit: int,
                 where: ExportFilter = ExportFilter()) -> list[ExportRow]:
+    include_removed: bool = False  # also videos YouTube no longer lists (deleted, private)
     """The next ``limit`` stored transcripts after transcript id ``after``, in storing order:
     keyset paging on the primary key (an index range however far an export has got)."""
     stmt = (
@@ -188,6 +190,8 @@ def export_page(s: Session, after: int, limit: int,
         stmt = stmt.where(Video.channel_id.in_(where.channel_pks))
     if where.video_ids is not None:
         stmt = stmt.where(Video.youtube_video_id.in_(list(where.video_ids)))
+    if not where.include_removed:
+        stmt = stmt.where(Video.missing_reason.is_(None))
     if where.published_since is not None:
         stmt = stmt.where(Video.published_at >= where.published_since)
     if where.changed_since is not None:
@@ -226,3 +230,4 @@ def export_page(s: Session, after: int, limit: int,
         )
         for ch, v, t in s.execute(stmt).all()
     ]
+            removed=v.missing_reason,
