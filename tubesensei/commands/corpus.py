@@ -297,8 +297,6 @@ def _stored(detail: Any) -> str:
     return "\n".join(lines)
 
 
-def _print_video(detail: Any) -> None:
-    handle = f"@{detail.channel_handle}, " if detail.channel_handle else ""
 def _presence(detail: Any) -> str:
     if detail.missing_reason is None:
         return "listed"
@@ -307,6 +305,8 @@ def _presence(detail: Any) -> str:
     return f"removed: {how}, found by a scan {when(detail.missing_since)} (kept here)"
 
 
+def _print_video(detail: Any) -> None:
+    handle = f"@{detail.channel_handle}, " if detail.channel_handle else ""
     click.echo(f"{detail.title}\n{detail.link} · {detail.channel_title} "
                f"({handle}{detail.channel_id})\n")
     status = detail.transcript_status

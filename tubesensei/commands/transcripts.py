@@ -309,10 +309,10 @@ def transcripts_export(app: AppContext, fmt: str | None, channels: tuple[str, ..
         published_since=since.replace(tzinfo=UTC) if since else None,
         changed_since=changed_since.replace(tzinfo=UTC) if changed_since else None,
         languages=codes,
+        include_removed=include_removed,
     )
     if out is not None:
         check_target(out, fmt, in_place=in_place)  # type: ignore[arg-type]
-        include_removed=include_removed,
     db = app.reader()
     if out is None:
         _export_to_stdout(lambda stream: export_stream(db, "jsonl", stream, where,

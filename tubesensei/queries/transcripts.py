@@ -158,11 +158,11 @@ class ExportRow:
     text: str
     segments: list[list[Any]]
     word_count: int
+    removed: str | None = None  # gone/private: YouTube no longer lists the video
 
 
 @dataclass(frozen=True)
 class ExportFilter:
-    removed: str | None = None  # gone/private: YouTube no longer lists the video
     """Which stored transcripts an export takes (all given conditions hold)."""
 
     channel_pks: tuple[int, ...] = ()
@@ -171,11 +171,11 @@ class ExportFilter:
     published_since: datetime | None = None  # videos published at or after
     changed_since: datetime | None = None  # transcripts stored (fetched) at or after
     languages: tuple[str, ...] = ()  # "en" takes en, en-US, en-GB...
+    include_removed: bool = False  # also videos YouTube no longer lists (deleted, private)
 
 
 def export_page(s: Session, after: int, limit: int,
                 where: ExportFilter = ExportFilter()) -> list[ExportRow]:
-    include_removed: bool = False  # also videos YouTube no longer lists (deleted, private)
     """The next ``limit`` stored transcripts after transcript id ``after``, in storing order:
     keyset paging on the primary key (an index range however far an export has got)."""
     stmt = (
@@ -227,7 +227,7 @@ def export_page(s: Session, after: int, limit: int,
             text=t.text,
             segments=t.cleaned_segments,
             word_count=t.word_count,
+            removed=v.missing_reason,
         )
         for ch, v, t in s.execute(stmt).all()
     ]
-            removed=v.missing_reason,
