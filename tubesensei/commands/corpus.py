@@ -292,6 +292,8 @@ def _stored(detail: Any) -> str:
         kind = "generated" if t.is_generated else "manual"
         if t.translated_from:
             kind += f", translated from {t.translated_from}"
+        if t.chosen_by:  # the rule of the transcript choice that picked it
+            kind += f", chosen: {t.chosen_by}"
         lines.append(f"{t.language_code}  {t.language} ({kind}): {t.segments:,} segments, "
                      f"{t.words:,} words, fetched {when(t.fetched_at)}")
     return "\n".join(lines)

@@ -76,6 +76,8 @@ def transcripts_show(app: AppContext, video: str, fmt: str, language: str | None
         kind = "auto-generated" if transcript.is_generated else "manual"
         about = transcript.language_code if kind in transcript.language else (
             f"{transcript.language_code}, {kind}")  # "English (auto-generated)" says it
+        if transcript.chosen_by:  # the rule of the transcript choice that picked it
+            about += f", chosen: {transcript.chosen_by}"
         try:
             click.echo(f"{transcript.title}\n{transcript.channel_title} · "
                        f"https://youtu.be/{transcript.video_id} · {transcript.language} "
@@ -105,7 +107,7 @@ def transcripts_languages(app: AppContext, video: str, as_json: bool) -> None:
     """
     from tubesensei.pipeline.transcripts import offered_tracks
     from tubesensei.youtube.ids import parse_video_id
-    from tubesensei.youtube.transcripts import preferred
+    from tubesensei.youtube.transcripts import choose
 
     if lone_help(video):
         return
@@ -123,10 +125,11 @@ def transcripts_languages(app: AppContext, video: str, as_json: bool) -> None:
                   "yes" if track.is_translatable else "no")
     console().print(t)
     wanted = list(settings.transcripts.languages)
-    best = preferred(tracks, wanted)
+    chosen = choose(tracks, wanted)
     setting = f"transcripts.languages = {json.dumps(wanted)}"
-    if best is not None:
-        click.echo(f"{setting}: stores {best.language_code} ({best.kind})")
+    if chosen is not None:
+        best, rule = chosen
+        click.echo(f"{setting}: stores {best.language_code} ({best.kind}), chosen: {rule}")
     elif settings.transcripts.allow_translation and any(x.is_translatable for x in tracks):
         click.echo(f"{setting}: none listed; stores a translation "
                    f"to {wanted[0]} if YouTube offers one (allow_translation)")

@@ -7,6 +7,7 @@ layer never retries.
 
 Either way the tracks YouTube listed for the video are recorded on it
 (``videos.available_languages``), so ``videos show`` can say what there is in which language.
+A stored transcript records the rule of the choice that picked it (``transcripts.chosen_by``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class TranscriptOutcome:
     is_generated: bool | None = None
     words: int = 0
     available: str | None = None  # the tracks YouTube listed: "de (manual), fr (generated)"
+    chosen_by: str | None = None  # the rule that picked the stored track (CHOICE_RULES)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "available" or v is not None}
@@ -101,6 +103,7 @@ def _replace_transcript(
         language=fetched.language,
         is_generated=fetched.is_generated,
         translated_from=fetched.translated_from,
+        chosen_by=fetched.chosen_by,
         segments=raw,
         cleaned_segments=[[s.start, s.duration, s.text] for s in cleaned.segments],
         text=cleaned.text,
@@ -133,7 +136,7 @@ def store_transcript(db: Database, fetched: FetchedTranscript) -> TranscriptOutc
             _record_tracks(video, fetched.available, now)
     return TranscriptOutcome(
         fetched.video_id, "done", None, fetched.language_code, fetched.is_generated,
-        cleaned.word_count,
+        cleaned.word_count, chosen_by=fetched.chosen_by,
     )
 
 

@@ -239,6 +239,8 @@ class StoredTrack:
     segments: int
     words: int
     fetched_at: datetime
+    chosen_by: str | None = None
+    """The rule of the transcript choice that picked it (CHOICE_RULES); None: not recorded."""
 
     def as_dict(self) -> dict[str, Any]:
         return {**vars(self), "fetched_at": _iso(self.fetched_at)}
@@ -328,7 +330,7 @@ def video_detail(s: Session, youtube_video_id: str) -> VideoDetail:
     tracks = s.execute(
         select(Transcript.language_code, Transcript.language, Transcript.is_generated,
                Transcript.translated_from, func.json_array_length(Transcript.segments),
-               Transcript.word_count, Transcript.fetched_at)
+               Transcript.word_count, Transcript.fetched_at, Transcript.chosen_by)
         .where(Transcript.video_id == video.id)
         .order_by(Transcript.fetched_at.desc(), Transcript.id.desc())
     ).all()
@@ -349,8 +351,9 @@ def video_detail(s: Session, youtube_video_id: str) -> VideoDetail:
         comment_count=video.comment_count, privacy_status=video.privacy_status,
         discovered_at=video.discovered_at, transcript_status=video.transcript_status,
         unavailable_reason=video.unavailable_reason, transcript_error=video.transcript_error,
-        transcripts=[StoredTrack(code, name, bool(gen), src, int(n or 0), int(words or 0), at)
-                     for code, name, gen, src, n, words, at in tracks],
+        transcripts=[StoredTrack(code, name, bool(gen), src, int(n or 0), int(words or 0), at,
+                                 rule)
+                     for code, name, gen, src, n, words, at, rule in tracks],
         available_languages=video.available_languages,
         languages_checked_at=video.languages_checked_at,
         jobs=[VideoJob(*row) for row in jobs],

@@ -32,6 +32,8 @@ class StoredTranscript:
     word_count: int
     fetched_at: datetime
     channel_id: str = ""
+    chosen_by: str | None = None
+    """The rule of the transcript choice that picked it (CHOICE_RULES); None: not recorded."""
 
     def paragraphs(self) -> list[tuple[float, str]]:
         """Readable paragraphs with the second each starts at (the CLI's and the TUI's)."""
@@ -48,6 +50,7 @@ class StoredTranscript:
             "language_code": self.language_code,
             "language": self.language,
             "is_generated": self.is_generated,
+            "chosen_by": self.chosen_by,
             "word_count": self.word_count,
             "fetched_at": self.fetched_at.isoformat(),
             "link": f"https://youtu.be/{self.video_id}",
@@ -86,6 +89,7 @@ def get_transcript(
         word_count=tr.word_count,
         fetched_at=tr.fetched_at,
         channel_id=channel.youtube_channel_id,
+        chosen_by=tr.chosen_by,
     )
 
 
