@@ -126,7 +126,7 @@ class YouTubeSettings(Section):
 
 class TranscriptSettings(Section):
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
-    """Preferred transcript languages, best first."""
+    """Transcript languages in order of preference: the first one with any track wins."""
     allow_translation: bool = False
     """Translate into the first preferred language when only another language exists."""
     include_shorts: bool = True

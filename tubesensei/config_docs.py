@@ -64,8 +64,12 @@ _SECTION_INTROS: dict[str, str] = {
     "youtube": "How TubeSensei reaches YouTube: the Data API v3 (needs a key, costs quota "
                "units) for channels and video details, and the web endpoints (no key, no "
                "quota, but rate limited and sometimes blocked by IP) for transcripts.",
-    "transcripts": "Which transcripts to fetch. A manual transcript is preferred to a "
-                   "generated one in the same language.",
+    "transcripts": "Which transcripts to fetch. The languages are the order of preference; "
+                   "within one language a manual transcript is preferred to a generated one "
+                   "(and an exact code such as `en` to a regional variant such as `en-GB`). "
+                   "Translation, when allowed, only when none of the languages exists. The "
+                   "rule that picked a stored transcript is recorded (`chosen_by` in "
+                   "`tubesensei videos show`).",
     "discovery": "How rescans of known channels decide to stop early.",
     "limits": "Retries, rate limits, time limits and concurrency of the job system.",
     "schedule": "Periodic work of `run-consumer` (standard 5-field cron expressions, UTC).",
