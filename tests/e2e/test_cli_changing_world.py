@@ -60,6 +60,10 @@ def test_reconciles_follow_a_changing_world(run_cli, sim, tmp_path: Path) -> Non
         world.video(retitled.video_id).title = "Renamed upload"
         world.version += 1
     world.finish_stream(live.video_id)
+    # One channel once: the stored channel's handle and id are one job.
+    queued = run_cli("enqueue", "channel", ch.handle, "--full")
+    assert f"discover {ch.handle.lower()} (stored channel {ch.channel_id})" in queued.stdout
+    assert "exists" in run_cli("enqueue", "channel", ch.channel_id).stdout
     _scan(run_cli, ch.channel_id, "--full")
 
     removed = {v["video_id"]: v["missing_reason"]

@@ -233,3 +233,68 @@ def test_kinds_waiting_and_rules(sim, tmp_path: Path) -> None:
     assert scalar(settings, "SELECT count(*) FROM videos WHERE kind IN ('live','upcoming') "
                             "AND transcript_status != 'waiting'") == 0
     system.close()
+
+
+# -- one channel once -----------------------------------------------------------------------
+
+
+def test_one_channel_once_under_two_references(sim, tmp_path: Path) -> None:
+    """@handle and UC… queued before the channel is stored: two jobs, one discovery (the
+    second finds the work done since it was queued); once stored, the references share one
+    job at enqueue."""
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    system = JobSystem(settings)
+    channel = sim.world.channels[0]
+    refs = [parse_channel_ref(channel.handle), parse_channel_ref(channel.channel_id)]
+    first = system.enqueue_channels(refs)
+    assert [c.created for c in first] == [True, True]  # nothing stored: cannot tell yet
+    run_burst(system, workers=1)
+    results = dict(query(settings, "SELECT id, result FROM processing_jobs "
+                                   "WHERE job_type = 'discover_channel' ORDER BY id"))
+    assert '"skipped": "discovered at' in results[first[1].job_id]
+    assert '"pages": 1' in results[first[0].job_id]
+    assert sim.stats()["requests"]["playlistItems.list"] == 1  # one scan, not two
+    assert scalar(settings, "SELECT count(*) FROM channels") == 1
+
+    # Stored now: every local reference maps to the UC id, the ledger keeps one job.
+    video_url = f"https://youtu.be/{channel.videos[0].video_id}"
+    again = system.enqueue_channels(
+        [parse_channel_ref(r) for r in (channel.handle.upper(), channel.channel_id, video_url)])
+    assert {c.spec.entity_id for c in again} == {channel.channel_id}
+    assert [c.created for c in again] == [True, False, False]
+    assert len({c.job_id for c in again}) == 1
+    system.close()
+
+
+def test_a_discovery_joins_the_one_running_on_its_channel(sim, tmp_path: Path) -> None:
+    from sqlalchemy import update
+
+    from tubesensei.db.models import Channel, ProcessingJob
+    from tubesensei.jobs.discovery_claims import claim_or_join
+
+    settings = settings_for(sim.base_url, tmp_path / "d")
+    system = JobSystem(settings)
+    channel = sim.world.channels[1]
+    a, b = system.enqueue_channels([parse_channel_ref(channel.handle),
+                                    parse_channel_ref(channel.channel_id)])
+    full = system.enqueue_channels([parse_channel_ref(f"youtube.com/c/{channel.username}")],
+                                   full=True)[0]
+    with system.db.write() as s:
+        s.add(Channel(youtube_channel_id=channel.channel_id, title="t"))
+    pk = scalar(settings, "SELECT id FROM channels")
+    assert claim_or_join(system.db, a.job_id, pk, "auto") is None  # a claims the channel
+    with system.db.write() as s:  # ... and runs
+        s.execute(update(ProcessingJob).where(ProcessingJob.id == a.job_id)
+                  .values(status="running"))
+    joined = claim_or_join(system.db, b.job_id, pk, "auto")
+    assert joined is not None and joined["joined"] == a.job_id
+    # A full scan asked for is not covered by a running rescan: it goes on, unclaimed.
+    assert claim_or_join(system.db, full.job_id, pk, "full") is None
+    assert scalar(settings, "SELECT discovery_job_id FROM channels") == a.job_id
+    # a ends (killed, put back): its claim lapses, b takes the channel.
+    with system.db.write() as s:
+        s.execute(update(ProcessingJob).where(ProcessingJob.id == a.job_id)
+                  .values(status="retrying"))
+    assert claim_or_join(system.db, b.job_id, pk, "auto") is None
+    assert scalar(settings, "SELECT discovery_job_id FROM channels") == b.job_id
+    system.close()

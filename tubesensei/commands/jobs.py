@@ -25,12 +25,17 @@ from tubesensei.errors import BadInput, Failure
 TABLE_ROWS = 50
 
 
-def _report(created: list[Any], what: str) -> None:
-    for c in created:
+def _report(created: list[Any], what: str, asked: list[str] | None = None) -> None:
+    """One line per job; ``asked``: the references as typed, when the job's entity can
+    differ (a stored channel is queued under its UC id)."""
+    for i, c in enumerate(created):
+        entity = c.spec.entity_id
+        if asked is not None and asked[i] != entity:
+            entity = f"{asked[i]} (stored channel {entity})"
         if c.created:
-            click.echo(f"queued   job {c.job_id}  {what} {c.spec.entity_id}")
+            click.echo(f"queued   job {c.job_id}  {what} {entity}")
         else:
-            click.echo(f"exists   job {c.job_id}  {what} {c.spec.entity_id}  (already {c.status})")
+            click.echo(f"exists   job {c.job_id}  {what} {entity}  (already {c.status})")
 
 
 @click.group(name="enqueue")
@@ -49,7 +54,9 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
     """Queue discovery of channels: every video, then one transcript job per video.
 
     REF is a UC… id, an @handle, or any channel or video URL. Only the syntax is checked
-    now; the discovery job resolves the channel.
+    now; the discovery job resolves the channel. A channel is discovered once: a reference
+    to a stored channel is queued under its UC id (an @handle and its UC… id share one job),
+    and a discovery job whose channel another job is discovering joins that job.
 
     \b
     Example:
@@ -57,9 +64,11 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
     """
     from tubesensei.youtube.ids import parse_channel_ref
 
+    from tubesensei.jobs.system import channel_entity
+
     parsed = [parse_channel_ref(r) for r in refs]  # all checked before anything is queued
     created = app.runtime().jobs().enqueue_channels(parsed, priority=priority, full=full)
-    _report(created, "discover")
+    _report(created, "discover", [channel_entity(r) for r in parsed])
 
 
 # Video ids may begin with "-" (even "-h"): let click pass unknown "-xyz" words through.

@@ -122,6 +122,9 @@ class Channel(TimestampMixin, Base):
     scan_page_token: Mapped[str | None] = mapped_column(String(256))
     scan_pages: Mapped[int | None] = mapped_column(Integer)
     scan_resumable_at: Mapped[datetime | None]
+    discovery_job_id: Mapped[int | None] = mapped_column(Integer)
+    """The discovery job that last claimed the channel (jobs/discovery_claims.py): while it
+    runs, another discovery of the same channel joins it instead of repeating the work."""
     last_synced_at: Mapped[datetime | None]
 
     videos: Mapped[list[Video]] = relationship(

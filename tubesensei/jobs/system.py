@@ -88,11 +88,15 @@ class JobSystem:
 
     def enqueue_channels(self, refs: Sequence[ChannelRef], *, priority: int | None = None,
                          full: bool = False) -> list[Created]:
-        """Queue discovery of channels (offline: the job resolves each reference)."""
+        """Queue discovery of channels (offline: the job resolves each reference). A
+        reference to a stored channel is queued under its UC id: one job per channel."""
+        from tubesensei.jobs.discovery_claims import canonical_entity
+
         mode = "full" if full else "auto"
         prio = PRIORITY_NEW_CHANNEL if priority is None else priority
-        return self.submit([self.spec("discover_channel", channel_entity(r), priority=prio,
-                                      metadata={"mode": mode}) for r in refs])
+        return self.submit([
+            self.spec("discover_channel", canonical_entity(self.db, r) or channel_entity(r),
+                      priority=prio, metadata={"mode": mode}) for r in refs])
 
     def rescan_channels(self, channel_ids: Sequence[str], mode: str, priority: int
                         ) -> list[Created]:

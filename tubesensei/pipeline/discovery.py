@@ -155,7 +155,7 @@ def _store_details(
     return eligible
 
 
-def _channel_for(p: Pipeline, ref: ChannelRef) -> Channel:
+def resolve_channel(p: Pipeline, ref: ChannelRef) -> Channel:
     """The stored channel; resolved through the API (1 unit) only when not known yet.
 
     Only ids, handles and videos are matched locally: a custom name or legacy username is
@@ -192,7 +192,7 @@ def discover_channel(
 ) -> DiscoveryResult:
     """Discover the channel's videos; see the module docstring for full vs incremental."""
     start_units = p.meter.total_units
-    channel = _channel_for(p, ref)
+    channel = resolve_channel(p, ref)
     now = datetime.now(UTC)
     chosen = _choose_mode(channel, mode, p.settings.discovery.full_reconcile_days, now)
     result = DiscoveryResult(channel.youtube_channel_id, channel.title, chosen)  # type: ignore[arg-type]
@@ -377,7 +377,7 @@ def add_video(p: Pipeline, youtube_video_id: str) -> str:
             NotFoundReason.VIDEO_NOT_FOUND,
             f"video {youtube_video_id} not found (deleted or private)",
         )
-    channel = _channel_for(p, ChannelRef("id", details[0].channel_id))
+    channel = resolve_channel(p, ChannelRef("id", details[0].channel_id))
     result = DiscoveryResult(channel.youtube_channel_id, channel.title, "incremental")
     _commit_page(p, channel, details, p.settings.transcripts, result, None)
     return p.db.query(video_status, youtube_video_id) or "pending"
