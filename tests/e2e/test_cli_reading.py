@@ -85,8 +85,8 @@ def test_videos_show_a_stored_transcript(run_cli, sim, corpus) -> None:
     assert data["duration_s"] == video.duration_s and data["view_count"] == video.view_count
     assert data["transcript_status"] == "done" and data["unavailable_reason"] is None
     (stored,) = data["transcripts"]
-    assert (stored["language_code"], stored["is_generated"], stored["translated_from"]) == (
-        "en", False, None)
+    assert (stored["language_code"], stored["is_generated"], stored["translated_from"],
+            stored["chosen_by"]) == ("en", False, None, "manual")
     assert stored["segments"] == len(video.expected_segments("en", False))
     assert stored["words"] > 50
     assert data["available_languages"] == tracks(video) and data["languages_checked_at"]
@@ -97,6 +97,45 @@ def test_videos_show_a_stored_transcript(run_cli, sim, corpus) -> None:
     for track in video.caption_tracks:
         assert f"{track.language_code}  {track.language}" in table
     assert "no jobs for this video" in table
+    assert "(manual, chosen: manual)" in table
+
+
+def test_the_first_listed_language_wins_and_videos_show_says_by_which_rule(
+        run_cli, sim, corpus, tubesensei_exe: list[str], monkeypatch) -> None:
+    """A generated track in the first listed language beats a manual one in the second; the
+    stored transcript, its job's result and `videos show` (a real subprocess) name the rule."""
+    video = next(v for v in sim.world.videos if v.case == "no_english" and v.is_public)
+    first, second = sorted({t.language_code for t in video.caption_tracks})
+    saved = list(video.caption_tracks)
+    # YouTube now lists only a generated track in `first` and a manual one in `second`.
+    monkeypatch.setattr(video, "caption_tracks",
+                        [t for t in saved if t.is_generated or t.language_code != first])
+    assert {(t.language_code, t.is_generated) for t in video.caption_tracks} == {
+        (first, True), (second, False)}
+    monkeypatch.setenv("TUBESENSEI_TRANSCRIPTS__LANGUAGES", json.dumps([first, second]))
+    monkeypatch.setenv("TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE", "0")
+    assert f"stores {first} (generated), chosen: generated" in ok(
+        run_cli("transcripts", "languages", video.video_id))
+    ok(run_cli("enqueue", "video", video.video_id))
+    assert run_cli("run-consumer", "--burst", "--burst-wait", "0").exit_code == 0
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("TUBESENSEI_")}
+    environ.update(sim_environ(sim.base_url, corpus))
+    shown_json = subprocess.run([*tubesensei_exe, "videos", "show", video.video_id, "--json"],
+                                env=environ, capture_output=True, text=True, timeout=60)
+    assert shown_json.returncode == 0 and shown_json.stderr == "", shown_json.stderr
+    data = json.loads(shown_json.stdout)
+    assert data["transcript_status"] == "done"
+    (stored,) = data["transcripts"]
+    assert (stored["language_code"], stored["is_generated"], stored["chosen_by"]) == (
+        first, True, "generated")
+    assert stored["segments"] == len(video.expected_segments(first, True))
+    (job,) = data["jobs"]
+    assert job["status"] == "completed" and job["result"]["chosen_by"] == "generated"
+    assert "(generated, chosen: generated)" in ok(run_cli("videos", "show", video.video_id))
+    header = ok(run_cli("transcripts", "show", video.video_id)).partition("\n\n")[0]
+    assert "chosen: generated" in header
+    as_json = json.loads(ok(run_cli("transcripts", "show", video.video_id, "--format", "json")))
+    assert (as_json["language_code"], as_json["chosen_by"]) == (first, "generated")
 
 
 def test_a_miss_records_the_languages_youtube_offered(run_cli, sim, corpus) -> None:
