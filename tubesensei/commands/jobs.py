@@ -62,9 +62,8 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
     Example:
         tubesensei enqueue channel @veritasium https://www.youtube.com/@3blue1brown
     """
-    from tubesensei.youtube.ids import parse_channel_ref
-
     from tubesensei.jobs.system import channel_entity
+    from tubesensei.youtube.ids import parse_channel_ref
 
     parsed = [parse_channel_ref(r) for r in refs]  # all checked before anything is queued
     created = app.runtime().jobs().enqueue_channels(parsed, priority=priority, full=full)
