@@ -25,7 +25,8 @@ HOST = socket.gethostname()
     [
         (None, True),  # a running job nobody holds
         ("", True),
-        (f"{HOST}:{os.getpid()}:abc123", False),  # this very process
+        pytest.param(f"{HOST}:{os.getpid()}:abc123", False,  # this very process
+                     id="this-process"),  # (an id without the pid: xdist workers agree)
         (f"{HOST}:999999999:abc123", True),  # a process of this host that no longer exists
         (f"{HOST}:notapid:abc123", True),
         ("otherhost:1:abc123", False),  # another machine: only its heartbeat can tell
