@@ -181,15 +181,17 @@ class LimitSettings(Section):
 
 class ScheduleSettings(Section):
     rescan: str = "0 */6 * * *"
-    """Cron expression: incremental rescan of active channels."""
+    """Cron expression: incremental rescan of active channels (not paused or error ones)."""
     reconcile: str = "0 3 * * 0"
     """Cron expression: full reconcile of active channels."""
     prune: str = "30 4 * * *"
     """Cron expression: delete finished jobs and queue results past the retention."""
+    sync: str = "15 2 * * *"
+    """Cron expression: refresh channel metadata (all but paused; gone ones marked error)."""
     retention_days: int = Field(30, ge=1)
     """Days finished jobs are kept."""
 
-    @field_validator("rescan", "reconcile", "prune")
+    @field_validator("rescan", "reconcile", "prune", "sync")
     @classmethod
     def _cron(cls, value: str) -> str:
         check_cron(value)

@@ -20,7 +20,7 @@ from tubesensei.pipeline.channels import (
     add_channel,
     remove_channel,
     set_channel_status,
-    sync_channel,
+    sync_channels,
 )
 from tubesensei.pipeline.discovery import add_video, discover_channel, eligible_pending_videos
 from tubesensei.queries.corpus import ChannelNotInCorpus, list_channels
@@ -91,8 +91,8 @@ def test_sync_pause_resume_remove_and_not_in_corpus(fresh_sim, pipelines) -> Non
     ch = fresh_sim.world.channels[1]
     p = pipelines(fresh_sim)
     discover_channel(p, ChannelRef("handle", ch.handle[1:]))
-    assert (sync_channel(p, ChannelRef("id", ch.channel_id))).title == ch.title
-    assert (sync_channel(p, ChannelRef("handle", ch.handle[1:]))).title == ch.title
+    (synced,) = sync_channels(p, [ch.channel_id])
+    assert (synced.title, synced.outcome) == (ch.title, "unchanged")
     ref = ChannelRef("id", ch.channel_id)
     assert (set_channel_status(p.db, ref, "paused")).status == "paused"
     assert (p.db.query(list_channels))[0].status == "paused"

@@ -29,7 +29,7 @@ def test_time_limits_by_type() -> None:
     assert JOB_TYPES["extract_transcript"].time_limits(limits) == (10, 20)
     assert JOB_TYPES["extract_transcript"].queue == TRANSCRIPTS
     assert JOB_TYPES["discover_channel"].time_limits(limits) == (100, 200)
-    assert JOB_TYPES["discover_channel"].priority > JOB_TYPES["sync_channel"].priority
+    assert JOB_TYPES["discover_channel"].priority > JOB_TYPES["sync_channels"].priority
 
 
 def test_the_tui_filters_and_labels_come_from_the_registry() -> None:

@@ -1,7 +1,11 @@
 """Periodic tasks from cron expressions in config (``[schedule]``).
 
-- rescan: queue an incremental discovery for every active channel (paused ones are skipped);
+- rescan: queue an incremental discovery for every active channel (``paused`` ones and
+  ``error`` ones, which YouTube no longer returned, are skipped);
 - reconcile: queue a full discovery for every active channel;
+- sync: queue one job refreshing the metadata of every stored channel but paused ones (one
+  channels.list call per 50): those YouTube no longer returns are marked ``error``, ``error``
+  ones it returns again are ``active`` again;
 - prune: delete finished jobs (and stopped consumers' rows) older than the retention, then
   refresh the query planner's statistics.
 (Rescuing orphans runs every 30 s in every consumer: see reaper.py.)
@@ -27,7 +31,7 @@ from tubesensei.db.upsert import insert_for_engine
 from tubesensei.jobs.registry import PRIORITY_RESCAN
 from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import get_logger
-from tubesensei.queries.corpus import active_channel_ids
+from tubesensei.queries.corpus import active_channel_ids, stored_channel_ids
 
 log = get_logger("tubesensei.periodic")
 RUNS = PeriodicRun.__table__
@@ -45,6 +49,14 @@ def parse_cron(expr: str) -> Callable[[datetime], bool]:
 def rescan(system: JobSystem, mode: str) -> dict[str, Any]:
     ids = system.db.query(active_channel_ids)
     created = system.rescan_channels(ids, mode, PRIORITY_RESCAN)
+    return {"channels": len(ids), "queued": sum(1 for c in created if c.created)}
+
+
+def sync(system: JobSystem) -> dict[str, Any]:
+    ids = system.db.query(stored_channel_ids, paused=False)
+    if not ids:
+        return {"channels": 0, "queued": 0}
+    created = system.sync_channels()
     return {"channels": len(ids), "queued": sum(1 for c in created if c.created)}
 
 
@@ -71,6 +83,7 @@ def schedule(settings: Settings) -> dict[str, tuple[Callable[[datetime], bool], 
         "rescan": (parse_cron(s.rescan), lambda system: rescan(system, "incremental")),
         "reconcile": (parse_cron(s.reconcile), lambda system: rescan(system, "full")),
         "prune": (parse_cron(s.prune), prune),
+        "sync": (parse_cron(s.sync), sync),
     }
 
 

@@ -26,6 +26,9 @@ PRIORITY_USER_VIDEO = 5
 PRIORITY_DEFAULT = 0
 PRIORITY_RESCAN = -5
 
+# The entity of the one sync_channels job: every stored channel but paused ones.
+SYNC_ALL = "all"
+
 
 @dataclass(frozen=True)
 class JobType:
@@ -54,7 +57,9 @@ JOB_TYPES: dict[str, JobType] = {
     for t in (
         JobType("discover_channel", DISCOVERY, "discover_channel_videos", "discover",
                 PRIORITY_NEW_CHANNEL),
-        JobType("sync_channel", DISCOVERY, "sync_channel_metadata", "sync"),
+        # One job refreshes many channels (one channels.list call per 50): its entity is
+        # SYNC_ALL, the stored channels but paused ones, read when it runs.
+        JobType("sync_channels", DISCOVERY, "sync_channel_metadata", "sync"),
         JobType("extract_transcript", TRANSCRIPTS, "extract_transcript", "transcript",
                 transcript_limits=True),
         JobType("batch_process", BATCH, "batch_process_transcripts", "batch"),

@@ -28,6 +28,7 @@ from tubesensei.jobs.registry import (
     PRIORITY_DEFAULT,
     PRIORITY_NEW_CHANNEL,
     PRIORITY_USER_VIDEO,
+    SYNC_ALL,
 )
 from tubesensei.jobs.wakeup import poke
 from tubesensei.jobs.workers import WorkerRegistry
@@ -103,6 +104,12 @@ class JobSystem:
         """Queue discovery of stored channels (UC ids) in ``mode`` (incremental/full)."""
         return self.submit([self.spec("discover_channel", cid, priority=priority,
                                       metadata={"mode": mode}) for cid in channel_ids])
+
+    def sync_channels(self, *, priority: int | None = None) -> list[Created]:
+        """Queue one refresh of the stored channels' metadata (all but paused ones, read when
+        it runs; one channels.list call per 50). One job at a time: asking while one waits or
+        runs returns that one."""
+        return self.submit([self.spec("sync_channels", SYNC_ALL, priority=priority)])
 
     def enqueue_videos(self, video_ids: Sequence[str], *, priority: int | None = None,
                        session_id: int | None = None) -> list[Created]:

@@ -11,11 +11,16 @@ from typing import Any
 from tubesensei.jobs.registry import JOB_TYPES, PRIORITY_DEFAULT
 from tubesensei.jobs.runner import JobContext, TaskFn
 from tubesensei.jobs.sessions import queue_batch
-from tubesensei.pipeline.channels import sync_channel
+from tubesensei.logging import get_logger
+from tubesensei.pipeline.channels import check_channel_gone, sync_channels
 from tubesensei.pipeline.context import Pipeline
 from tubesensei.pipeline.discovery import add_video, discover_channel, eligible_pending_videos
 from tubesensei.pipeline.transcripts import fetch_transcript
+from tubesensei.queries.corpus import stored_channel_ids
+from tubesensei.youtube.errors import NotFoundReason, Permanent
 from tubesensei.youtube.ids import parse_channel_ref
+
+log = get_logger(__name__)
 
 
 def _pipeline(ctx: JobContext) -> Pipeline:
@@ -43,8 +48,18 @@ def discover_channel_videos(ctx: JobContext) -> dict[str, Any]:
         queued += _queue_extracts(ctx, video_ids, priority)
 
     pipeline = _pipeline(ctx)
-    result = discover_channel(pipeline, ref, mode=mode, on_page=on_page,
-                              checkpoint=ctx.checkpoint)
+    try:
+        result = discover_channel(pipeline, ref, mode=mode, on_page=on_page,
+                                  checkpoint=ctx.checkpoint)
+    except Permanent as exc:
+        # The channel or its uploads playlist is not found: if YouTube no longer has the
+        # stored channel, it is marked ``error`` (rescans skip it; the daily sync looks again).
+        if exc.reason in (NotFoundReason.CHANNEL_NOT_FOUND, NotFoundReason.PLAYLIST_NOT_FOUND):
+            checked = check_channel_gone(pipeline, ref)
+            if checked is not None and checked.outcome == "not_found":
+                log.warning("channel marked: not found on YouTube", channel=str(ref),
+                            status=checked.status, error=checked.last_error)
+        raise
     # Videos left pending by an earlier crash between a page and its jobs, or by a change
     # of the shorts/streams rules: queue them now (active jobs are not duplicated).
     leftovers = eligible_pending_videos(pipeline, result.youtube_channel_id)
@@ -66,9 +81,17 @@ def extract_transcript(ctx: JobContext) -> dict[str, Any]:
 
 
 def sync_channel_metadata(ctx: JobContext) -> dict[str, Any]:
-    """Refresh a channel's title, description, counts and thumbnails."""
-    channel = sync_channel(ctx.pipeline, parse_channel_ref(ctx.job.entity_id))
-    return {"channel": channel.youtube_channel_id, "title": channel.title}
+    """Refresh the metadata of every stored channel but paused ones, 50 per Data API call;
+    those YouTube no longer returns are marked ``error``."""
+    pipeline = _pipeline(ctx)
+    ids = pipeline.db.query(stored_channel_ids, paused=False)
+    start_units = pipeline.meter.total_units
+    results = sync_channels(pipeline, ids, checkpoint=ctx.checkpoint)
+    outcomes = [r.outcome for r in results]
+    return {"channels": len(results), "updated": outcomes.count("updated"),
+            "unchanged": outcomes.count("unchanged"), "not_found": outcomes.count("not_found"),
+            "back": sum(1 for r in results if r.changes.get("status") == ("error", "active")),
+            "units": pipeline.meter.total_units - start_units}
 
 
 def batch_process_transcripts(ctx: JobContext) -> dict[str, Any]:

@@ -131,8 +131,18 @@ def _summary(ch: Channel, by_status: dict[str, int]) -> ChannelSummary:
 
 
 def active_channel_ids(s: Session) -> list[str]:
-    """UC ids of the channels periodic rescans cover (paused ones are skipped)."""
+    """UC ids of the channels periodic rescans cover: ``paused`` ones are skipped, and so are
+    ``error`` ones (YouTube no longer returns them; the periodic sync looks for them)."""
     stmt = select(Channel.youtube_channel_id).where(Channel.status == "active")
+    return list(s.execute(stmt).scalars())
+
+
+def stored_channel_ids(s: Session, *, paused: bool = True) -> list[str]:
+    """UC ids of the stored channels, in the order they were added; ``paused=False`` leaves
+    the paused ones out (what the periodic metadata sync covers)."""
+    stmt = select(Channel.youtube_channel_id).order_by(Channel.id)
+    if not paused:
+        stmt = stmt.where(Channel.status != "paused")
     return list(s.execute(stmt).scalars())
 
 

@@ -514,6 +514,18 @@ class DataApiClient:
                             f"no YouTube channel {_describe(kind, value)}")
         return parse_channel(items[0])
 
+    def channels_by_ids(self, channel_ids: Iterable[str]) -> list[ChannelInfo]:
+        """Channels by UC id, one ``channels.list`` call (1 unit) per 50 ids, as
+        ``resolve_channel`` parses them. A channel YouTube no longer has (closed, removed) is
+        simply absent from the answer, as an unknown id is: no error is raised for it."""
+        unique = list(dict.fromkeys(c for c in channel_ids if c))
+        found: list[ChannelInfo] = []
+        for start in range(0, len(unique), MAX_PAGE_SIZE):
+            found.extend(parse_channel(item) for item in self._channels(
+                id=",".join(unique[start:start + MAX_PAGE_SIZE])) if isinstance(
+                    item.get("id"), str))
+        return found
+
     def _channel_of_video(self, video_id: str) -> str:
         answer = self._call("videos.list", lambda yt: yt.videos().list(part="snippet",
                                                                         id=video_id))
