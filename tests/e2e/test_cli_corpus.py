@@ -110,8 +110,10 @@ def test_channels_add_resolves_now_and_stores_one_row(run_cli, sim, env) -> None
                      f"https://www.youtube.com/channel/{ch.channel_id}/videos"))
     lines = out.splitlines()
     assert len(lines) == 3
+    assert lines[0].startswith("added ")
+    assert lines[1].startswith("already there ") and lines[2].startswith("already there ")
     for line in lines:
-        assert line.startswith("added") and ch.title in line and ch.channel_id in line
+        assert ch.title in line and ch.channel_id in line
         assert ch.handle in line and "videos" in line and "subscribers" in line
     rows = json.loads(ok(run_cli("channels", "list", "--json")))
     assert [r["youtube_channel_id"] for r in rows] == [ch.channel_id]

@@ -68,7 +68,8 @@ def test_adding_by_handle_id_url_and_video_gives_one_row(fresh_sim, pipelines) -
             f"https://youtu.be/{ch.videos[0].video_id}"]
     for text in refs:
         stored = add_channel(p, parse_channel_ref(text))
-        assert stored.youtube_channel_id == ch.channel_id
+        assert stored.channel.youtube_channel_id == ch.channel_id
+        assert stored.created == (text == refs[0])
     rows = channels(p)
     assert [r.youtube_channel_id for r in rows] == [ch.channel_id]
     row = rows[0]

@@ -9,6 +9,7 @@ import pytest
 
 from tubesensei.config import LimitSettings
 from tubesensei.jobs.policy import (
+    CommandRetry,
     JobCancelled,
     JobInterrupted,
     SoftTimeLimit,
@@ -106,3 +107,63 @@ def test_a_database_outage_retries_without_using_an_attempt() -> None:
     d = decide(exc, 5, 5, LIMITS, random.Random(6))  # even on the last attempt
     assert (d.action, d.error_class, d.refund_attempt) == ("retry", "database_unavailable", True)
     assert 9 <= d.delay <= 11
+
+
+# -- a command's retries (channels add / sync call YouTube at once) ---------------------------
+
+
+class Flaky:
+    """Fails with ``errors`` in turn, then answers "ok"."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "ok"
+
+
+def test_a_command_retries_transient_failures_with_the_jobs_backoff() -> None:
+    waits: list[float] = []
+    limits = LimitSettings(max_attempts=5, retry_base_seconds=1, retry_jitter=0)
+    retry = CommandRetry(limits, max_wait=60, sleep=waits.append)
+    assert retry(Flaky(Transient("HTTP 500"), Transient("HTTP 503"))) == "ok"
+    assert retry.attempts == 3 and waits == [1, 2]  # backoff_delay(1), backoff_delay(2)
+    assert retry(lambda: "ok") == "ok" and retry.attempts == 1
+
+
+def test_a_command_gives_up_after_max_attempts_or_at_once_when_not_transient() -> None:
+    waits: list[float] = []
+    retry = CommandRetry(LimitSettings(max_attempts=3, retry_base_seconds=0.5, retry_jitter=0),
+                         sleep=waits.append)
+    failing = Flaky(*(Transient("HTTP 500") for _ in range(5)))
+    with pytest.raises(Transient, match="HTTP 500"):
+        retry(failing)
+    assert (failing.calls, retry.attempts, waits) == (3, 3, [0.5, 1.0])
+    for error in (Permanent("channel_not_found"), ConfigurationError("bad key"),
+                  QuotaExhausted(datetime.now(UTC))):
+        once = Flaky(error)
+        with pytest.raises(type(error)):
+            retry(once)
+        assert once.calls == 1 and retry.attempts == 1
+
+
+def test_a_commands_waits_add_up_to_at_most_max_wait() -> None:
+    waits: list[float] = []
+    limits = LimitSettings(max_attempts=10, retry_base_seconds=4, retry_jitter=0)
+    retry = CommandRetry(limits, max_wait=10, sleep=waits.append)
+    with pytest.raises(Transient):
+        retry(Flaky(*(Transient("down") for _ in range(10))))
+    assert waits == [4, 6] and retry.attempts == 3  # 4 + 8 capped to what is left
+    # The budget is the command's: the next call gets no more waiting.
+    again = Flaky(Transient("down"))
+    with pytest.raises(Transient):
+        retry(again)
+    assert again.calls == 1 and waits == [4, 6]
+    # Zero delays (retry_base_seconds = 0) never use the budget up.
+    quick = CommandRetry(LimitSettings(max_attempts=4, retry_base_seconds=0), max_wait=0,
+                         sleep=waits.append)
+    assert quick(Flaky(Transient("a"), Transient("b"))) == "ok" and quick.attempts == 3

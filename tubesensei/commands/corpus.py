@@ -32,7 +32,7 @@ from tubesensei.commands.output import (
     when,
 )
 from tubesensei.db.models import TRANSCRIPT_STATUSES, VIDEO_KINDS
-from tubesensei.errors import BadInput
+from tubesensei.errors import BadInput, Failure
 
 TABLE_ROWS = 50  # rows a table shows when --limit is not given
 
@@ -47,30 +47,84 @@ def channels_group() -> None:
 
 @channels_group.command(name="add")
 @click.argument("refs", nargs=-1, required=True)
+@json_option
 @pass_app
-def channels_add(app: AppContext, refs: tuple[str, ...]) -> None:
+def channels_add(app: AppContext, refs: tuple[str, ...], as_json: bool) -> None:
     """Resolve channels through the YouTube Data API now and store them.
 
     REF is a UC… id, an @handle, or any channel or video URL. Adding a channel again (by
     handle, id or URL) refreshes it; it is stored once. Videos are found by discovery
     (`tubesensei enqueue channel REF`).
 
+    Every reference is checked first (a malformed one: exit 2, nothing added). Network
+    trouble and YouTube's 5xx answers are retried with the jobs' back-off (limits.max_attempts,
+    limits.retry_base_seconds; at most a minute of waiting in all). Each reference gets a
+    line: added, already there, not found, or failed after N attempts; exit 1 if any was not
+    added.
+
     \b
     Example:
         tubesensei channels add @veritasium
         tubesensei channels add https://www.youtube.com/channel/UCHnyfMqiRRG1u-2MsSQLbXA
     """
+    from tubesensei.jobs.policy import CommandRetry
     from tubesensei.pipeline.channels import add_channel
+    from tubesensei.youtube.errors import ConfigurationError, Permanent, YouTubeError
 
     parsed = [channel_ref(r) for r in refs]  # every reference checked before any lookup
-    pipeline = app.runtime().pipeline()
-    for ref in parsed:
-        channel = add_channel(pipeline, ref)
-        handle = f"@{channel.handle}" if channel.handle else "(no handle)"
-        click.echo(
-            f"added  {channel.title}  {channel.youtube_channel_id}  {handle}  "
-            f"{number(channel.video_count)} videos, {number(channel.subscriber_count)} subscribers"
-        )
+    runtime = app.runtime()
+    pipeline = runtime.pipeline()
+    retry = CommandRetry(runtime.settings.limits)
+    rows: list[dict[str, Any]] = []
+    for text, ref in zip(refs, parsed, strict=True):
+        row: dict[str, Any] = {"ref": text, "outcome": "", "attempts": 0, "error": None,
+                               "channel": None}
+        try:
+            added = add_channel(pipeline, ref, retry)
+        except ConfigurationError:
+            raise  # no key, a bad key: the same for every reference
+        except YouTubeError as exc:
+            row["outcome"] = "not_found" if isinstance(exc, Permanent) else "failed"
+            row["error"] = exc.message
+        else:
+            row["outcome"] = "added" if added.created else "already_there"
+            row["channel"] = _channel_fields(added.channel)
+        row["attempts"] = retry.attempts
+        rows.append(row)
+        if not as_json:
+            click.echo(_added_line(row))
+    if as_json:
+        print_json(rows)
+    failed = [r for r in rows if r["error"] is not None]
+    if failed:
+        reasons = "; ".join(f"{r['ref']}: {_failure(r)}" for r in failed)
+        what = "channel not added" if len(rows) == 1 else (
+            f"{len(failed)} of {len(rows)} channels not added")
+        raise Failure(f"{what}: {reasons}")
+
+
+def _channel_fields(channel: Any) -> dict[str, Any]:
+    return {"youtube_channel_id": channel.youtube_channel_id, "title": channel.title,
+            "handle": channel.handle, "status": channel.status,
+            "video_count": channel.video_count, "subscriber_count": channel.subscriber_count}
+
+
+def _failure(row: dict[str, Any]) -> str:
+    if row["outcome"] == "failed":
+        tries = row["attempts"]
+        return f"failed after {tries} attempt{'s' if tries != 1 else ''}: {row['error']}"
+    return row["error"]
+
+
+def _added_line(row: dict[str, Any]) -> str:
+    ch = row["channel"]
+    if ch is None:
+        word = "not found" if row["outcome"] == "not_found" else "failed"
+        return f"{word:<13}  {row['ref']}  {_failure(row)}"
+    handle = f"@{ch['handle']}" if ch["handle"] else "(no handle)"
+    word = "added" if row["outcome"] == "added" else "already there"
+    return (f"{word:<13}  {ch['title']}  {ch['youtube_channel_id']}  {handle}  "
+            f"{number(ch['video_count'])} videos, {number(ch['subscriber_count'])} subscribers")
 
 
 _COUNTS = ("videos", "transcripts", "unavailable", "pending", "failed")  # right-aligned

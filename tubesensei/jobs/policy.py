@@ -7,12 +7,15 @@ may raise one of the control exceptions below. Nothing else in the job system in
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from tubesensei.config import LimitSettings
 from tubesensei.jobs.diskspace import is_disk_full
+from tubesensei.logging import get_logger
 from tubesensei.youtube.errors import (
     Blocked,
     ConfigurationError,
@@ -21,6 +24,9 @@ from tubesensei.youtube.errors import (
     Transient,
     YouTubeError,
 )
+
+log = get_logger(__name__)
+T = TypeVar("T")
 
 
 class JobInterrupted(Exception):
@@ -54,6 +60,54 @@ def backoff_delay(attempt: int, limits: LimitSettings, rng: random.Random | None
     capped = min(base, limits.retry_max_seconds)
     jitter = (rng or random).uniform(-limits.retry_jitter, limits.retry_jitter)
     return max(0.0, capped * (1 + jitter))
+
+
+# A person waits for a command that calls YouTube at once (channels add, channels sync): its
+# retries of transient failures stop at this much waiting in all.
+COMMAND_RETRY_WAIT_SECONDS = 60.0
+
+
+def _wait(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+class CommandRetry:
+    """Retries for a command that calls YouTube at once, as a job's would be: a transient
+    failure (youtube/errors.py) is tried again after ``backoff_delay``, up to
+    ``limits.max_attempts`` attempts per call, while the command's waits add up to at most
+    ``max_wait`` seconds (the last wait is shortened to fit; then the failure stands).
+    Anything else (not found, quota, configuration) is raised at once.
+
+    ``attempts`` is how many attempts the last call made (for "failed after N attempts").
+    """
+
+    def __init__(self, limits: LimitSettings, max_wait: float = COMMAND_RETRY_WAIT_SECONDS,
+                 sleep: Callable[[float], None] | None = None) -> None:
+        self.limits = limits
+        self.max_wait = max_wait
+        self.waited = 0.0
+        self.attempts = 0
+        self._sleep = sleep or _wait
+
+    def __call__(self, fn: Callable[[], T]) -> T:
+        self.attempts = 0
+        while True:
+            self.attempts += 1
+            try:
+                return fn()
+            except Transient as exc:
+                if self.attempts >= self.limits.max_attempts:
+                    raise
+                delay = backoff_delay(self.attempts, self.limits)
+                remaining = self.max_wait - self.waited
+                if delay > remaining:
+                    if remaining <= 0:
+                        raise
+                    delay = remaining
+                log.info("retrying a transient failure", attempt=self.attempts,
+                         delay=round(delay, 3), error=exc.message)
+                self._sleep(delay)
+                self.waited += delay
 
 
 def decide(

@@ -72,13 +72,23 @@ def _call(p: Pipeline, retry: Retry | None, fn: Callable[..., T], *args: Any) ->
     return p.call_api(retry, lambda: fn(*args))
 
 
-def add_channel(p: Pipeline, ref: ChannelRef) -> Channel:
+@dataclass(frozen=True)
+class AddedChannel:
+    channel: Channel
+    created: bool
+    """False: the channel was stored already (its metadata is refreshed)."""
+
+
+def add_channel(p: Pipeline, ref: ChannelRef, retry: Retry | None = None) -> AddedChannel:
     """Resolve ``ref`` through the Data API and store the channel. Idempotent."""
-    info = p.call_api(p.api.resolve_channel, ref)
+    info = _call(p, retry, p.api.resolve_channel, ref)
     with p.db.write() as s:
+        created = s.execute(
+            select(func.count()).where(Channel.youtube_channel_id == info.channel_id)
+        ).scalar_one() == 0
         channel = upsert_channel(s, info)
         p.meter.flush(s)
-    return channel
+    return AddedChannel(channel, created)
 
 
 # -- sync: many stored channels, one channels.list call per 50 ---------------------------------
