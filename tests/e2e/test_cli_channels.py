@@ -1,5 +1,5 @@
-"""channels add (retries, a line per reference) through the real CLI entry point, against an
-in-process simulator."""
+"""channels add (retries, a line per reference) and channels sync through the real CLI entry
+point, against an in-process simulator whose world changes between commands."""
 
 from __future__ import annotations
 
@@ -120,3 +120,94 @@ def test_add_in_a_subprocess_under_random_5xx_succeeds(tubesensei_exe, tmp_path)
         for line, ch in zip(lines, sim.world.channels, strict=True):
             assert ch.channel_id in line
         assert sim.stats()["errors_injected"] > 0  # some needed retries
+
+
+# -- channels sync ----------------------------------------------------------------------------
+
+
+def test_sync_refreshes_a_renamed_channel_and_marks_a_closed_one(run_cli, sim) -> None:
+    a, b, c = sim.world.channels
+    ok(run_cli("channels", "add", a.handle, b.handle, c.handle))
+    old_title = a.title
+    sim.world.rename_channel(a.channel_id, title="Kites Weekly", handle="@kitesweekly",
+                             description="All about kites now.")
+    sim.world.close_channel(b.channel_id)
+    sim.reset_stats()
+
+    lines = ok(run_cli("channels", "sync")).splitlines()
+    assert sim.stats()["requests"]["channels.list"] == 1  # three channels, one call
+    assert len(lines) == 3
+    assert lines[0].startswith("updated ") and a.channel_id in lines[0]
+    assert f"title '{old_title}' -> 'Kites Weekly'" in lines[0]
+    assert "handle @simchannel0 -> @kitesweekly" in lines[0] and "description changed" in lines[0]
+    assert lines[1].startswith("not found ") and b.channel_id in lines[1]
+    assert "not found on YouTube: marked error (channel not found on YouTube" in lines[1]
+    assert lines[2].startswith("unchanged ") and c.channel_id in lines[2]
+
+    rows = stored(run_cli)
+    assert (rows[a.channel_id]["title"], rows[a.channel_id]["handle"]) == (
+        "Kites Weekly", "kitesweekly")
+    assert rows[b.channel_id]["status"] == "error" and rows[b.channel_id]["title"] == b.title
+    assert "closed or removed" in rows[b.channel_id]["last_error"]
+    shown = json.loads(ok(run_cli("channels", "show", "@kitesweekly", "--json")))
+    assert shown["description"] == "All about kites now."
+
+    # One channel by reference, JSON: the change is reported once, the error stays.
+    synced = json.loads(ok(run_cli("channels", "sync", "@kitesweekly", b.channel_id, "--json")))
+    assert [(r["youtube_channel_id"], r["outcome"], r["status"]) for r in synced] == [
+        (a.channel_id, "unchanged", "active"), (b.channel_id, "not_found", "error")]
+    assert synced[1]["last_error"] == rows[b.channel_id]["last_error"]
+    assert synced[0]["changes"] == {} and synced[1]["changes"] == {}
+
+
+def test_a_failing_discovery_job_marks_a_closed_channel(run_cli, sim) -> None:
+    gone = sim.world.channels[2]
+    ok(run_cli("enqueue", "channel", gone.handle))
+    assert run_cli("run-consumer", "--burst", "--burst-wait", "1").exit_code == 0
+    sim.world.close_channel(gone.channel_id)
+    ok(run_cli("enqueue", "channel", gone.channel_id))
+    assert run_cli("run-consumer", "--burst", "--burst-wait", "1").exit_code == 0
+    failed = json.loads(ok(run_cli("jobs", "list", "--status", "failed", "--json")))
+    assert [(j["job_type"], j["error_class"]) for j in failed] == [
+        ("discover_channel", "playlist_not_found")]
+    row = stored(run_cli)[gone.channel_id]
+    assert row["status"] == "error" and row["videos"] > 0  # marked, its videos kept
+    assert row["last_error"].startswith("channel not found on YouTube (closed or removed)")
+    # Resuming by hand is allowed; the next sync finds it gone again.
+    ok(run_cli("channels", "resume", gone.channel_id))
+    assert "marked error" in ok(run_cli("channels", "sync", gone.handle))
+
+
+def test_sync_bad_input_and_unknown_channels(run_cli, sim, tmp_path) -> None:
+    one_line_error(run_cli("channels", "sync", "not a ref"), 2, "space")
+    one_line_error(run_cli("channels", "sync", "@fine", "https://vimeo.com/1"), 2,
+                   "not a YouTube URL")
+    assert not (tmp_path / "data").exists()
+    assert ok(run_cli("channels", "sync")).strip().startswith("no channels yet")
+    assert ok(run_cli("channels", "sync", "--json")).strip() == "[]"
+    a = sim.world.channels[0]
+    ok(run_cli("channels", "add", a.channel_id))
+    sim.reset_stats()
+    one_line_error(run_cli("channels", "sync", a.handle, "@nosuch"), 1, "no channel @nosuch")
+    assert sim.stats()["requests_total"] == 0  # every reference is looked up first
+
+
+def test_sync_under_5xx_retries_then_stops_with_one_line(run_cli, sim, monkeypatch) -> None:
+    channels = sim.world.channels
+    ok(run_cli("channels", "add", *(ch.channel_id for ch in channels)))
+    sim.world.rename_channel(channels[0].channel_id, title="Renamed")
+    monkeypatch.setenv("TUBESENSEI_LIMITS__MAX_ATTEMPTS", "2")
+    sim.set_faults(error_rate=1.0)
+    sim.reset_stats()
+    result = run_cli("channels", "sync", "--json")
+    one_line_error(result, 1, "sync stopped after 2 attempts: YouTube Data API channels.list")
+    assert "(0 of 3 channels synced)" in result.stderr
+    assert json.loads(result.stdout) == []
+    assert sim.stats()["requests"]["channels.list"] == 2
+    sim.set_faults(error_rate=0.0)
+    assert stored(run_cli)[channels[0].channel_id]["title"] != "Renamed"  # nothing written
+    # With faults part of the time, the retries get it done.
+    sim.set_faults(error_rate=0.5)
+    monkeypatch.setenv("TUBESENSEI_LIMITS__MAX_ATTEMPTS", "8")
+    out = ok(run_cli("channels", "sync"))
+    assert out.startswith("updated ") and "'Renamed'" in out

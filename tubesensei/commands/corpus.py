@@ -42,7 +42,7 @@ TABLE_ROWS = 50  # rows a table shows when --limit is not given
 
 @click.group(name="channels")
 def channels_group() -> None:
-    """Channels in the corpus: add, list, show, pause, resume, remove."""
+    """Channels in the corpus: add, sync, list, show, pause, resume, remove."""
 
 
 @channels_group.command(name="add")
@@ -125,6 +125,90 @@ def _added_line(row: dict[str, Any]) -> str:
     word = "added" if row["outcome"] == "added" else "already there"
     return (f"{word:<13}  {ch['title']}  {ch['youtube_channel_id']}  {handle}  "
             f"{number(ch['video_count'])} videos, {number(ch['subscriber_count'])} subscribers")
+
+
+@channels_group.command(name="sync")
+@click.argument("refs", nargs=-1)
+@json_option
+@pass_app
+def channels_sync(app: AppContext, refs: tuple[str, ...], as_json: bool) -> None:
+    """Refresh stored channels' titles, handles, descriptions and counts from YouTube now.
+
+    Without REF, every stored channel (paused ones too; the daily `schedule.sync` skips
+    those). One Data API call (1 unit) per 50 channels. A channel YouTube no longer returns
+    (closed or removed) is marked `error` with the reason, never deleted, and rescans skip it;
+    an `error` channel YouTube returns again is active again (a paused one stays paused).
+    Transient failures are retried as by `channels add`.
+
+    \b
+    Example:
+        tubesensei channels sync
+        tubesensei channels sync @veritasium --json
+    """
+    from tubesensei.jobs.policy import CommandRetry
+    from tubesensei.pipeline.channels import sync_channels
+    from tubesensei.queries.corpus import get_channel, stored_channel_ids
+    from tubesensei.youtube.errors import Transient
+
+    parsed = [channel_ref(r) for r in refs]  # bad input is refused before anything is opened
+    runtime = app.runtime()
+    db = runtime.database()
+
+    def chosen(s: Any) -> list[str]:  # every reference must name a stored channel
+        ids = [get_channel(s, ref).youtube_channel_id for ref in parsed]
+        return list(dict.fromkeys(ids)) if parsed else stored_channel_ids(s)
+
+    ids = db.query(chosen)
+    if not ids:
+        if as_json:
+            print_json([])
+        else:
+            click.echo("no channels yet (add one: tubesensei channels add @handle)")
+        return
+    done: list[dict[str, Any]] = []
+
+    def show(result: Any) -> None:
+        done.append(result.as_dict())
+        if not as_json:
+            click.echo(_sync_line(result))
+
+    retry = CommandRetry(runtime.settings.limits)
+    try:
+        sync_channels(runtime.pipeline(), ids, retry=retry, on_result=show)
+    except Transient as exc:  # what was synced before stays synced
+        raise Failure(f"sync stopped after {retry.attempts} attempts: {exc.message} "
+                      f"({len(done)} of {len(ids)} channels synced)") from None
+    finally:
+        if as_json:
+            print_json(done)
+
+
+_SYNC_WORDS = {"updated": "updated", "unchanged": "unchanged", "not_found": "not found"}
+# Changes shown as "x changed" (long or unreadable values).
+_BRIEF = {"description": "description", "thumbnail_url": "thumbnail",
+          "uploads_playlist_id": "uploads playlist"}
+_COUNT_NAMES = {"subscriber_count": "subscribers", "video_count": "videos",
+                "view_count": "views"}
+
+
+def _sync_line(result: Any) -> str:
+    head = f"{_SYNC_WORDS[result.outcome]:<9}  {result.title}  {result.youtube_channel_id}"
+    if result.outcome == "not_found":
+        verb = "marked error" if result.status == "error" else f"stays {result.status}"
+        return f"{head}  not found on YouTube: {verb} ({result.last_error})"
+    said = []
+    for name, (old, new) in result.changes.items():
+        if name == "status":
+            said.append(f"back on YouTube: {old} -> {new}")
+        elif name in _BRIEF:
+            said.append(f"{_BRIEF[name]} changed")
+        elif name in _COUNT_NAMES:
+            said.append(f"{_COUNT_NAMES[name]} {number(old)} -> {number(new)}")
+        elif name == "handle":
+            said.append(f"handle {'@' + old if old else '-'} -> {'@' + new if new else '-'}")
+        else:
+            said.append(f"{name} {old!r} -> {new!r}")
+    return f"{head}  {'; '.join(said)}" if said else head
 
 
 _COUNTS = ("videos", "transcripts", "unavailable", "pending", "failed")  # right-aligned
