@@ -461,9 +461,9 @@ def _print_video(detail: Any) -> None:
         ("views", f"{number(detail.view_count)} (likes {number(detail.like_count)}, "
                   f"comments {number(detail.comment_count)})"),
         ("discovered", when(detail.discovered_at)),
+        ("on youtube", _presence(detail)),
         ("transcript", status),
         ("why", detail.transcript_error),
-        ("on youtube", _presence(detail)),
         ("stored", _stored(detail)),
         ("youtube offers", _offered(detail)),
     ]

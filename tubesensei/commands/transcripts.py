@@ -259,12 +259,12 @@ def _stdout_utf8() -> io.TextIOWrapper | Any:
 @click.option("--chunks", type=click.FloatRange(min=5, max=3600), metavar="SECONDS",
               help="jsonl: one object per passage of about SECONDS (start, end, link) "
                    "instead of one per video.")
-@click.option("--in-place", is_flag=True,
-              help="jsonl: write into an existing --out that is a symbolic link, device or "
-                   "FIFO as it is (refused otherwise).")
 @click.option("--include-removed", is_flag=True,
               help="Also videos YouTube no longer lists (deleted or made private since they "
                    "were stored); left out by default.")
+@click.option("--in-place", is_flag=True,
+              help="jsonl: write into an existing --out that is a symbolic link, device or "
+                   "FIFO as it is (refused otherwise).")
 @pass_app
 def transcripts_export(app: AppContext, fmt: str | None, channels: tuple[str, ...],
                        since: datetime | None, changed_since: datetime | None,

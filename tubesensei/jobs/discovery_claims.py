@@ -56,7 +56,7 @@ def _claimed_by_another(job_id: int) -> Any:
 def claim_or_join(db: Database, job_id: int, channel_pk: int, mode: str) -> dict[str, Any] | None:
     """None: this job discovers the channel (it holds the claim now). Otherwise the result
     to end the job with: ``skipped`` (discovered since queued) or ``joined`` (job id)."""
-    with db.engine.begin() as conn:
+    with db.writer.begin() as conn:  # the write lock first: the read decides the UPDATE
         queued_at = conn.execute(
             select(JOBS.c.created_at).where(JOBS.c.id == job_id)).scalar_one()
         ch = conn.execute(

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from tubesensei.jobs.discovery_claims import claim_or_join
 from tubesensei.jobs.registry import JOB_TYPES, PRIORITY_DEFAULT
 from tubesensei.jobs.runner import JobContext, TaskFn
 from tubesensei.jobs.sessions import queue_batch
 from tubesensei.logging import get_logger
 from tubesensei.pipeline.channels import check_channel_gone, sync_channels
 from tubesensei.pipeline.context import Pipeline
-from tubesensei.pipeline.discovery import add_video, discover_channel, eligible_pending_videos
+from tubesensei.pipeline.discovery import (
+    add_video,
+    discover_channel,
+    eligible_pending_videos,
+    resolve_channel,
+)
 from tubesensei.pipeline.transcripts import fetch_transcript
 from tubesensei.queries.corpus import stored_channel_ids
 from tubesensei.youtube.errors import NotFoundReason, Permanent
-from tubesensei.youtube.ids import parse_channel_ref
+from tubesensei.youtube.ids import ChannelRef, parse_channel_ref
 
 log = get_logger(__name__)
 
@@ -49,8 +55,13 @@ def discover_channel_videos(ctx: JobContext) -> dict[str, Any]:
 
     pipeline = _pipeline(ctx)
     try:
-        result = discover_channel(pipeline, ref, mode=mode, on_page=on_page,
-                                  checkpoint=ctx.checkpoint)
+        channel = resolve_channel(pipeline, ref)
+        # One channel once: ends here when another job discovers it now or did since.
+        joined = claim_or_join(ctx.system.db, ctx.job.id, channel.id, mode)
+        if joined is not None:
+            return joined
+        result = discover_channel(pipeline, ChannelRef("id", channel.youtube_channel_id),
+                                  mode=mode, on_page=on_page, checkpoint=ctx.checkpoint)
     except Permanent as exc:
         # The channel or its uploads playlist is not found: if YouTube no longer has the
         # stored channel, it is marked ``error`` (rescans skip it; the daily sync looks again).

@@ -190,12 +190,12 @@ def export_page(s: Session, after: int, limit: int,
         .order_by(Transcript.id)
         .limit(limit)
     )
+    if not where.include_removed:
+        stmt = stmt.where(Video.missing_reason.is_(None))
     if where.channel_pks:
         stmt = stmt.where(Video.channel_id.in_(where.channel_pks))
     if where.video_ids is not None:
         stmt = stmt.where(Video.youtube_video_id.in_(list(where.video_ids)))
-    if not where.include_removed:
-        stmt = stmt.where(Video.missing_reason.is_(None))
     if where.published_since is not None:
         stmt = stmt.where(Video.published_at >= where.published_since)
     if where.changed_since is not None:
