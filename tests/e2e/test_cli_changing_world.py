@@ -17,7 +17,7 @@ from tubesensei.sim import SimConfig, running_simulator
 
 @pytest.fixture
 def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    with running_simulator(SimConfig(seed=21, channels=1, videos_per_channel=45)) as s:
+    with running_simulator(SimConfig(seed=21, channel_sizes=[45, 12])) as s:
         for key, value in sim_environ(s.base_url, tmp_path / "data").items():
             monkeypatch.setenv(key, value)
         yield s
@@ -46,7 +46,9 @@ def test_reconciles_follow_a_changing_world(run_cli, sim, tmp_path: Path) -> Non
     world = sim.world
     ch = world.channels[0]
     _scan(run_cli, ch.handle)
-    before = {v["video_id"]: v for v in _json(run_cli, "videos", "list")}
+    _scan(run_cli, world.channels[1].handle)
+    before = {v["video_id"]: v for v in _json(run_cli, "videos", "list", "--channel",
+                                                  ch.channel_id)}
     assert set(before) == {v.video_id for v in ch.videos if v.is_public}
     done = [v for v in ch.videos if before.get(v.video_id, {}).get("transcript_status") == "done"]
     gone, kept_row, private, retitled = done[:4]
@@ -70,7 +72,8 @@ def test_reconciles_follow_a_changing_world(run_cli, sim, tmp_path: Path) -> Non
                for v in _json(run_cli, "videos", "list", "--removed")}
     assert removed == {gone.video_id: "gone", kept_row.video_id: "gone",
                        private.video_id: "private"}
-    listed = {v["video_id"]: v for v in _json(run_cli, "videos", "list", "--listed")}
+    listed = {v["video_id"]: v for v in _json(run_cli, "videos", "list", "--listed",
+                                              "--channel", ch.channel_id)}
     assert set(listed) == {v.video_id for v in ch.videos if v.is_public}  # the world, exactly
     assert all(v["missing_since"] for v in _json(run_cli, "videos", "list", "--removed"))
     assert listed[retitled.video_id]["title"] == "Renamed upload"
@@ -100,8 +103,35 @@ def test_reconciles_follow_a_changing_world(run_cli, sim, tmp_path: Path) -> Non
         world.restore_video(v.video_id)
     _scan(run_cli, ch.channel_id, "--full")
     assert _json(run_cli, "videos", "list", "--removed") == []
-    after = {v["video_id"]: v for v in _json(run_cli, "videos", "list")}
+    after = {v["video_id"]: v for v in _json(run_cli, "videos", "list", "--channel",
+                                             ch.channel_id)}
     assert set(after) == {v.video_id for v in ch.videos if v.is_public}
     assert {vid: after[vid]["title"] for vid in after} == {
         v.video_id: v.title for v in ch.videos if v.is_public}
     assert set(_exported(run_cli)) == set(everything)  # back in the export, nothing lost
+
+
+def test_renamed_and_closed_channels(run_cli, sim) -> None:
+    """A channel renamed on YouTube is renamed here by channels sync; one YouTube closed is
+    marked error (by the sync, and by its next discovery), its videos kept, rescans skip it."""
+    world = sim.world
+    renamed, closed = world.channels
+    for channel in world.channels:
+        _scan(run_cli, channel.handle)
+    kept = len(_json(run_cli, "videos", "list", "--channel", closed.channel_id))
+    sim.change("rename_channel", channel_id=renamed.channel_id, title="Brand New Name",
+               handle="@brandnew")
+    sim.change("close_channel", channel_id=closed.channel_id)
+
+    synced = run_cli("channels", "sync")
+    assert synced.exit_code == 0, synced.stderr
+    assert "handle @simchannel0 -> @brandnew" in synced.stdout
+    assert "not found on YouTube: marked error" in synced.stdout
+    rows = {c["youtube_channel_id"]: c for c in _json(run_cli, "channels", "list")}
+    assert rows[renamed.channel_id]["title"] == "Brand New Name"
+    assert rows[renamed.channel_id]["handle"] == "brandnew"
+    assert rows[closed.channel_id]["status"] == "error"
+    # The new handle names the stored channel: one job, under its UC id.
+    queued = run_cli("enqueue", "channel", "@brandnew")
+    assert f"(stored channel {renamed.channel_id})" in queued.stdout
+    assert len(_json(run_cli, "videos", "list", "--channel", closed.channel_id)) == kept
