@@ -19,10 +19,13 @@ install: $(STAMP)  ## create .venv and install tubesensei with the dev extras
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check tubesensei tests migrations benchmarks
 
+# Tests run in TEST_WORKERS processes (pytest-xdist; the server tests share one of them).
+TEST_WORKERS ?= 2
+
 test: $(STAMP)  ## lint, then the whole test suite with branch coverage (fails under 85%)
 	$(BIN)/ruff check tubesensei tests migrations benchmarks
 	$(BIN)/coverage erase
-	$(BIN)/python -m pytest --cov=tubesensei --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=15 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --cov=tubesensei --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=85 --durations=15 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)  ## the unit tier alone (pure logic, the ledger, the policy): seconds, no coverage
 	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)

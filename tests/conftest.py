@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -13,9 +14,16 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # The test servers (tests/server), read before any test runs: every test then runs without
 # TUBESENSEI_* variables (the product would refuse these as unknown settings).
+# Under pytest-xdist the workers start after the controller has read them: it hands them
+# on in _SERVERS_ENV (a name the product does not read).
+_SERVERS_ENV = "TESTS_TUBESENSEI_SERVERS"
 TEST_SERVERS = {k: v for k, v in os.environ.items() if k.startswith("TUBESENSEI_TEST_")}
+if TEST_SERVERS:
+    os.environ[_SERVERS_ENV] = json.dumps(TEST_SERVERS)
+else:
+    TEST_SERVERS = json.loads(os.environ.get(_SERVERS_ENV) or "{}")
 for _name in TEST_SERVERS:  # gone before any fixture, of any scope, runs the product
-    del os.environ[_name]
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +34,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             "http_proxy", "https_proxy", "all_proxy", "no_proxy"
         }:
             monkeypatch.delenv(name, raising=False)
+    # A terminal's size is not the tests' business (xdist workers get COLUMNS=80): output
+    # is piped; a test that wants a width sets COLUMNS itself.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -90,3 +102,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{len(_server_skips)} server tests (PostgreSQL + Redis) skipped: {why}. "
             "Set TUBESENSEI_TEST_DATABASE_URL and TUBESENSEI_TEST_REDIS_URL to run them."
         )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist (make test), the server tests share one worker: one of them restarts
+    PostgreSQL and Redis, which the others must not see mid-test."""
+    for item in items:
+        if item.nodeid.startswith("tests/server/"):
+            item.add_marker(pytest.mark.xdist_group("servers"))
