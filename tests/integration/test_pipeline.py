@@ -368,11 +368,15 @@ def test_add_video_stores_one_video_and_its_channel(fresh_sim, pipelines) -> Non
 def test_scans_keep_the_corpus_true_to_a_changed_world(fresh_sim, pipelines) -> None:
     """Deleted (row gone or kept), privatised, retitled and restored videos and a stream that
     ends: after each scan the stored videos match the world; nothing is deleted."""
+    changed_world_scans(fresh_sim, pipelines(fresh_sim))
+
+
+def changed_world_scans(sim, p) -> None:
+    """The scenario, on any database (tests/server runs it on PostgreSQL)."""
     from tubesensei.pipeline.transcripts import fetch_transcript
 
-    world = fresh_sim.world
+    world = sim.world
     ch = world.channels[1]
-    p = pipelines(fresh_sim, **{"transcripts.include_finished_streams": True})
     ref = ChannelRef("id", ch.channel_id)
     discover_channel(p, ref)
     gone, kept_row, private, retitled = world.videos_by_case("manual_en", ch.channel_id)[:4]
