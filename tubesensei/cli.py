@@ -4,9 +4,11 @@ function, prints); nothing here decides anything."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import time
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,32 @@ class TubeSenseiGroup(click.Group):
     - anything else is a bug: the traceback goes to the log file, stderr gets one line
       naming the log, exit 1 (``TUBESENSEI_DEBUG=1`` lets the traceback through instead).
     """
+
+    def _summary(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The command if it is imported already, else a stand-in carrying its summary."""
+        commands = self.commands
+        if isinstance(commands, LazyCommands) and commands.loaded(name) is None \
+                and name in SUMMARIES:
+            return click.Command(name, help=SUMMARIES[name])
+        return self.get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's command list, from the summaries: `--help` imports no command module."""
+        rows = [(name, cmd) for name in self.list_commands(ctx)
+                if (cmd := self._summary(ctx, name)) is not None and not cmd.hidden]
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Command names complete from the summaries too (no command module imported)."""
+        from click.shell_completion import CompletionItem
+
+        items = [CompletionItem(name, help=cmd.get_short_help_str())
+                 for name in self.list_commands(ctx) if name.startswith(incomplete)
+                 if (cmd := self._summary(ctx, name)) is not None and not cmd.hidden]
+        return [*items, *click.Command.shell_complete(self, ctx, incomplete)]
 
     def invoke(self, ctx: click.Context) -> Any:
         started = time.monotonic()
@@ -146,29 +174,95 @@ def cli(ctx: click.Context, config_file: Path | None, data_dir: Path | None) -> 
     ctx.call_on_close(app.close)
 
 
-def _register() -> None:
-    from tubesensei.commands.corpus import channels_group, videos_group
-    from tubesensei.commands.demo import demo_command
-    from tubesensei.commands.jobs import enqueue_group, jobs_group, run_consumer
-    from tubesensei.commands.ops import queues_group, sessions_group, stats_command, workers_group
-    from tubesensei.commands.setup import (
-        completion_command,
-        config_group,
-        db_group,
-        init_command,
-    )
-    from tubesensei.commands.transcripts import transcripts_group
-    from tubesensei.commands.tui import tui_command
-    from tubesensei.sim.cli import sim as sim_group
+# Every command group, imported only when it runs (or for completion): `--version` and
+# `--help` import none, `videos list` only commands/corpus.py. name: (module, attribute).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "channels": ("tubesensei.commands.corpus", "channels_group"),
+    "completion": ("tubesensei.commands.setup", "completion_command"),
+    "config": ("tubesensei.commands.setup", "config_group"),
+    "db": ("tubesensei.commands.setup", "db_group"),
+    "demo": ("tubesensei.commands.demo", "demo_command"),
+    "enqueue": ("tubesensei.commands.jobs", "enqueue_group"),
+    "init": ("tubesensei.commands.setup", "init_command"),
+    "jobs": ("tubesensei.commands.jobs", "jobs_group"),
+    "queues": ("tubesensei.commands.ops", "queues_group"),
+    "run-consumer": ("tubesensei.commands.jobs", "run_consumer"),
+    "sessions": ("tubesensei.commands.ops", "sessions_group"),
+    "sim": ("tubesensei.sim.cli", "sim"),
+    "stats": ("tubesensei.commands.ops", "stats_command"),
+    "transcripts": ("tubesensei.commands.transcripts", "transcripts_group"),
+    "tui": ("tubesensei.commands.tui", "tui_command"),
+    "videos": ("tubesensei.commands.corpus", "videos_group"),
+    "workers": ("tubesensei.commands.ops", "workers_group"),
+}
 
-    for command in (init_command, config_group, db_group, sim_group, enqueue_group, jobs_group,
-                    run_consumer, sessions_group, queues_group, workers_group, stats_command,
-                    channels_group, videos_group, transcripts_group, demo_command, tui_command,
-                    completion_command):
-        cli.add_command(command)
+# What `tubesensei --help` and completion say of each command without importing it: the first
+# paragraph of its docstring (tests/unit/test_cli_lazy.py keeps them equal).
+SUMMARIES: dict[str, str] = {
+    "channels": "Channels in the corpus: add, sync, list, show, pause, resume, remove.",
+    "completion": "Print the shell completion script for SHELL (commands, options, queue and "
+                  "job-type names complete with Tab).",
+    "config": "Inspect and change the configuration.",
+    "db": "Database schema migrations.",
+    "demo": "See the whole product work against a built-in fake YouTube: no internet, no API "
+            "key.",
+    "enqueue": "Queue work for run-consumer (offline: nothing is fetched now).",
+    "init": "Create the data folder, your config file (never overwritten) and the database.",
+    "jobs": "Inspect the job ledger, cancel and retry jobs.",
+    "queues": "Show the queues; pause and resume them by hand.",
+    "run-consumer": "Run the job queue: worker threads in this process, until Ctrl-C (or "
+                    "--burst).",
+    "sessions": "Processing sessions (batches) and their reports.",
+    "sim": "A deterministic fake YouTube for tests, demos and benchmarks.",
+    "stats": "Queue sizes, jobs by status and type, throughput, the backlog with an ETA from "
+             "recent throughput, quota, pauses, breaker, workers.",
+    "transcripts": "Transcripts: show, search, export, re-clean the stored ones; list a "
+                   "video's on YouTube.",
+    "tui": "Watch and steer the work: queues, jobs, failures, sessions, channels, transcripts.",
+    "videos": "Videos discovered in the corpus.",
+    "workers": "List live consumers; scale a queue's threads without a restart.",
+}
 
 
-_register()
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The root group's commands: every name is known at once, a command is imported when it
+    is looked up (``cli.commands[name]``, ``get_command``); iterating names imports nothing."""
+
+    def __init__(self, lazy: dict[str, tuple[str, str]]) -> None:
+        self._lazy = dict(lazy)
+        self._loaded: dict[str, click.Command] = {}
+
+    def loaded(self, name: str) -> click.Command | None:
+        return self._loaded.get(name)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            module, attribute = self._lazy[name]  # KeyError: no such command
+            self._loaded[name] = getattr(importlib.import_module(module), attribute)
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._lazy.pop(name, None)
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        found = name in self
+        self._lazy.pop(name, None)
+        self._loaded.pop(name, None)
+        if not found:
+            raise KeyError(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._loaded or name in self._lazy
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self._lazy), **dict.fromkeys(self._loaded)})
+
+    def __len__(self) -> int:
+        return len(self._lazy.keys() | self._loaded.keys())
+
+
+cli.commands = LazyCommands(LAZY_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
