@@ -184,3 +184,51 @@ class RepeatedErrors:
             state = self._state.pop(key, None)
         if state is not None:
             self.log.info(event, failure=key, **fields)
+
+
+class LineBudget:
+    """Per-item log lines (a line per job) while they are few enough to read; past that, a
+    summary.
+
+    ``allow(kind)`` says whether one more line fits in the budget (a token bucket: ``rate``
+    lines a second on average, ``burst`` at once); a line that does not fit is counted
+    instead. ``summary()`` (called every few seconds by its owner, and at the end) logs one
+    INFO line with what was counted since the last one. At human rates (transcripts: a
+    rate limit of 30 a minute) every job keeps its lines; a no-op benchmark at thousands of
+    jobs a second logs a summary every ``every`` seconds instead of two lines per job, and at
+    DEBUG every line is still there (the caller logs the skipped ones at DEBUG).
+    """
+
+    def __init__(self, logger: Any, event: str, *, rate: float = 10.0, burst: float = 50.0,
+                 every: float = 10.0) -> None:
+        self.log = logger
+        self.event = event
+        self.rate = rate
+        self.burst = burst
+        self.every = every
+        self._tokens = burst
+        self._last = time.monotonic()
+        self._next_summary = self._last + every
+        self._skipped: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, kind: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            self._skipped[kind] = self._skipped.get(kind, 0) + 1
+            return False
+
+    def summary(self, *, force: bool = False) -> None:
+        """Log what was not logged line by line, if anything was and a summary is due."""
+        now = time.monotonic()
+        with self._lock:
+            if not self._skipped or (not force and now < self._next_summary):
+                return
+            skipped, self._skipped = self._skipped, {}
+            self._next_summary = now + self.every
+        self.log.info(self.event, **skipped)

@@ -280,3 +280,67 @@ def test_the_last_job_of_a_session_completes_it_in_the_same_transaction(ledger: 
     assert session_status(db, 7) == "running"
     ledger.cancel([b])
     assert session_status(db, 7) == "completed"
+
+
+def test_create_in_bulk_keeps_order_and_deduplicates_within_a_call(ledger: Ledger, db) -> None:
+    """Thousands of specs in one call (several bulk chunks): one job per entity, in the
+    callers' order, each new row carrying the task id of the message that will carry it."""
+    from tubesensei.jobs.ledger import CREATE_CHUNK
+
+    existing = new_job(ledger, entity="e-3")
+    entities = [f"e-{i}" for i in range(CREATE_CHUNK * 2 + 7)]
+    specs = [spec(entity=e, job_type="discover_channel") for e in entities]
+    specs.insert(5, spec(entity="e-1", job_type="discover_channel"))  # twice in one call
+    specs.append(spec(entity="e-3"))  # an extract job about e-3 exists already
+    created = ledger.create_many(specs)
+    assert [c.spec for c in created] == specs
+    first, again = created[1], created[5]
+    assert first.created and not again.created and again.job_id == first.job_id
+    assert not created[-1].created and created[-1].job_id == existing
+    new = [c for c in created if c.created]
+    assert len(new) == len(entities)
+    assert len({c.job_id for c in new}) == len(new)
+    assert all(c.task_id and row(db, c.job_id)["huey_task_id"] == c.task_id for c in new[:3])
+
+
+def test_claims_and_completions_of_many_threads_share_transactions(ledger: Ledger, db) -> None:
+    """GroupCommit: every thread gets its own statement's answer; each job runs once."""
+    import threading
+
+    ids = [c.job_id for c in ledger.create_many(
+        [spec(entity=f"t-{i}", job_type="discover_channel") for i in range(200)])]
+    claimed: list[int] = []
+    completed: list[bool] = []
+    lock = threading.Lock()
+
+    def work(worker: str) -> None:
+        for job_id in ids:
+            job = ledger.claim(job_id, worker)
+            if job is not None:
+                ok = ledger.complete(job.id, worker, {"by": worker})
+                with lock:
+                    claimed.append(job.id)
+                    completed.append(ok)
+
+    threads = [threading.Thread(target=work, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == ids and all(completed)
+    assert {row(db, i)["status"] for i in ids} == {"completed"}
+    assert ledger.group.statements == 4 * 200 + 200  # every claim tried, every completion
+    assert ledger.group.batches <= ledger.group.statements
+
+
+def test_a_failed_group_fails_every_statement_in_it(ledger: Ledger) -> None:
+    from tubesensei.jobs.ledger import GroupCommit
+
+    group = GroupCommit(ledger.engine)
+
+    def boom(_conn):
+        raise RuntimeError("disk I/O error")
+
+    with pytest.raises(RuntimeError, match="disk I/O"):
+        group.run(boom)
+    assert group.run(lambda conn: 7) == 7  # the next batch is fine

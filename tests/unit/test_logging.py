@@ -83,3 +83,21 @@ def test_masker_values() -> None:
     assert m.mask_value("x", ("s3cr3t!", 1)) == (MASK, 1)
     assert m.mask_value("api_key", "") == ""
     assert m.mask_value("err", ValueError("bad s3cr3t!")) == f"ValueError: bad {MASK}"
+
+
+def test_line_budget_logs_lines_while_readable_then_a_summary() -> None:
+    from tubesensei.logging import LineBudget
+
+    out = io.StringIO()
+    configure_logging(level="INFO", fmt="json", stream=out)
+    log = structlog.get_logger("tubesensei.test")
+    budget = LineBudget(log, "not logged one by one", rate=0.0, burst=3, every=3600)
+    allowed = [budget.allow("completed") for _ in range(5)]
+    assert allowed == [True, True, True, False, False]
+    budget.summary()  # not due yet
+    assert lines(out) == []
+    budget.summary(force=True)
+    (event,) = lines(out)
+    assert event["event"] == "not logged one by one" and event["completed"] == 2
+    budget.summary(force=True)  # nothing counted since: nothing to say
+    assert len(lines(out)) == 1

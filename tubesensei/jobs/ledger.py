@@ -16,13 +16,16 @@ on a synchronous engine: this is the consumer's hot path.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, case, select, text, update
 
+from tubesensei.db.engine import BEGIN_OPTION
 from tubesensei.db.models import (
     ACTIVE_JOB_STATUSES,
     FINISHED_JOB_STATUSES,
@@ -64,6 +67,7 @@ class Created:
     created: bool  # False: an active job for the same (type, entity) already existed
     spec: JobSpec
     status: str = "pending"
+    task_id: str | None = None  # the Huey task id of its first message (new jobs)
 
 
 @dataclass(frozen=True)
@@ -108,66 +112,107 @@ _COMPLETE = (
 )
 
 
+class GroupCommit:
+    """Run the hot path's transitions of several threads in one SQLite transaction.
+
+    SQLite has one writer at a time: worker threads that claim or complete jobs together
+    would queue for the write lock and each pay a commit. Here the first thread to arrive
+    writes everything waiting (its own statement and those that queued meanwhile) in one
+    transaction, then each caller gets its own statement's result, after the commit: every
+    transition stays its own guarded UPDATE and is durable when the call returns. A
+    failure fails every statement of the batch (nothing of it was committed).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._cond = threading.Condition()
+        self._waiting: list[_Op] = []
+        self._writing = False
+        self.batches = 0
+        self.statements = 0
+
+    def run(self, fn: Callable[[Any], Any]) -> Any:
+        op = _Op(fn)
+        with self._cond:
+            self._waiting.append(op)
+            while self._writing and not op.done:
+                self._cond.wait()
+            if op.done:
+                return op.outcome()
+            self._writing = True  # this thread writes the batch, its own op included
+            batch, self._waiting = self._waiting, []
+        try:
+            try:
+                with self.engine.begin() as conn:
+                    for item in batch:
+                        item.result = item.fn(conn)
+            except BaseException as exc:
+                for item in batch:
+                    item.error = exc
+        finally:
+            with self._cond:
+                for item in batch:
+                    item.done = True
+                self.batches += 1
+                self.statements += len(batch)
+                self._writing = False
+                self._cond.notify_all()
+        return op.outcome()
+
+
+class _Op:
+    __slots__ = ("done", "error", "fn", "result")
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+        self.done = False
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
 class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # Writes that read first take SQLite's write lock up front (BEGIN IMMEDIATE).
+        self._writer = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         # The claim is one statement: on PostgreSQL it runs without BEGIN/COMMIT around it
-        # (three round trips become one); SQLite keeps its own transaction handling.
-        self._single = (engine.execution_options(isolation_level="AUTOCOMMIT")
-                        if engine.dialect.name == "postgresql" else engine)
+        # (three round trips become one), and writers do not wait for each other there. On
+        # SQLite, claims and completions of all threads share transactions (GroupCommit).
+        self._pg = engine.dialect.name == "postgresql"
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT") if self._pg \
+            else engine
+        self.group = GroupCommit(engine)
+        self._insert_stmt = (
+            insert_for_engine(engine, JOBS)
+            .on_conflict_do_nothing(index_elements=["job_type", "entity_id"],
+                                    index_where=ACTIVE_INDEX_WHERE)
+        )
 
     # -- creation ---------------------------------------------------------------------
-
-    def _insert(self) -> Any:
-        return insert_for_engine(self.engine, JOBS)
 
     def create_many(
         self, specs: Sequence[JobSpec], *, mark_videos_queued: bool = True
     ) -> list[Created]:
         """Create jobs in one transaction; an active job for the same entity is returned as is.
 
-        Extract jobs mark their videos ``queued`` in the same transaction.
+        In bulk: per chunk of specs, one read of the active jobs already there, one
+        multi-row insert of the rest and one read of their ids (a 100,000-video batch is
+        200 chunks, not 100,000 round trips). Each new job gets the id of the Huey message
+        that will carry it (``Created.task_id``), written with the row. Extract jobs mark
+        their videos ``queued`` in the same transaction.
         """
         if not specs:
             return []
         now = now_utc()
-        where = JOBS.c.status.in_(ACTIVE_JOB_STATUSES)
         out: list[Created] = []
-        with self.engine.begin() as conn:
-            for spec in specs:
-                stmt = (
-                    self._insert()
-                    .values(
-                        job_type=spec.job_type,
-                        entity_id=spec.entity_id,
-                        queue=spec.queue,
-                        priority=spec.priority,
-                        status="pending",
-                        attempts=0,
-                        max_attempts=spec.max_attempts,
-                        metadata=spec.metadata,
-                        session_id=spec.session_id,
-                        cancel_requested=False,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .on_conflict_do_nothing(
-                        index_elements=["job_type", "entity_id"], index_where=ACTIVE_INDEX_WHERE
-                    )
-                    .returning(JOBS.c.id)
-                )
-                new_id = conn.execute(stmt).scalar()
-                if new_id is not None:
-                    out.append(Created(new_id, True, spec))
-                    continue
-                existing = conn.execute(
-                    select(JOBS.c.id, JOBS.c.status).where(
-                        JOBS.c.job_type == spec.job_type, JOBS.c.entity_id == spec.entity_id, where
-                    )
-                ).first()
-                if existing is None:  # finished between the two statements: try again later
-                    raise RuntimeError(f"could not create job for {spec.entity_id}")
-                out.append(Created(existing[0], False, spec, existing[1]))
+        with self._writer.begin() as conn:
+            for start in range(0, len(specs), CREATE_CHUNK):
+                out.extend(self._create_chunk(conn, specs[start : start + CREATE_CHUNK], now))
             if mark_videos_queued:
                 video_ids = [
                     c.spec.entity_id for c in out if c.spec.job_type == "extract_transcript"
@@ -181,6 +226,42 @@ class Ledger:
                         )
                         .values(transcript_status="queued", updated_at=now)
                     )
+        return out
+
+    def _create_chunk(self, conn: Any, specs: Sequence[JobSpec], now: datetime
+                      ) -> list[Created]:
+        entities = list({s.entity_id for s in specs})
+        before = _active_by_key(conn, entities)
+        rows: list[dict[str, Any]] = []
+        task_ids: dict[tuple[str, str], str] = {}
+        for spec in specs:
+            key = (spec.job_type, spec.entity_id)
+            if key in before or key in task_ids:
+                continue
+            task_ids[key] = str(uuid.uuid4())
+            rows.append({
+                "job_type": spec.job_type, "entity_id": spec.entity_id, "queue": spec.queue,
+                "priority": spec.priority, "status": "pending", "attempts": 0,
+                "max_attempts": spec.max_attempts, "metadata": spec.metadata,
+                "session_id": spec.session_id, "cancel_requested": False,
+                "huey_task_id": task_ids[key], "created_at": now, "updated_at": now,
+            })
+        after = before
+        if rows:
+            conn.execute(self._insert_stmt, rows)
+            after = _active_by_key(conn, entities)
+        out: list[Created] = []
+        for spec in specs:
+            key = (spec.job_type, spec.entity_id)
+            found = after.get(key)
+            if found is None:  # finished between the two statements: try again later
+                raise RuntimeError(f"could not create job for {spec.entity_id}")
+            if key in before:
+                out.append(Created(found[0], False, spec, found[1]))
+            elif key in task_ids and found[2] == task_ids[key]:
+                out.append(Created(found[0], True, spec, task_id=task_ids.pop(key)))
+            else:  # a second spec for the same entity in this call, or another writer's row
+                out.append(Created(found[0], False, spec, found[1]))
         return out
 
     def set_task_ids(self, pairs: Iterable[tuple[int, str]]) -> None:
@@ -200,8 +281,11 @@ class Ledger:
     def claim(self, job_id: int, worker_id: str) -> ClaimedJob | None:
         """pending/retrying → running (attempts + 1), or None if the job is not runnable."""
         params = {"b_id": job_id, "b_worker": worker_id, "b_now": now_utc()}
-        with self._single.begin() as conn:
-            row = conn.execute(_CLAIM, params).first()
+        if self._pg:
+            with self._single.begin() as conn:
+                row = conn.execute(_CLAIM, params).first()
+        else:
+            row = self.group.run(lambda conn: conn.execute(_CLAIM, params).first())
         if row is None:
             return None
         metadata = row[7] if isinstance(row[7], dict) else json.loads(row[7] or "{}")
@@ -234,8 +318,11 @@ class Ledger:
 
     def complete(self, job_id: int, worker_id: str, result: dict[str, Any] | None = None) -> bool:
         params = {"b_id": job_id, "b_worker": worker_id, "b_now": now_utc(), "b_result": result}
-        with self.engine.begin() as conn:
-            return self._finish_in(conn, _COMPLETE, "completed", params)
+        if self._pg:
+            with self.engine.begin() as conn:
+                return self._finish_in(conn, _COMPLETE, "completed", params)
+        return bool(self.group.run(
+            lambda conn: self._finish_in(conn, _COMPLETE, "completed", params)))
 
     def fail(self, job_id: int, worker_id: str, error_class: str, error: str,
              video_status: str | None = "failed") -> bool:
@@ -422,6 +509,22 @@ class Ledger:
                 .returning(JOBS.c.id)
             ).all()
         return [r[0] for r in rows]
+
+
+# Specs per bulk step of create_many: 13 bound values a row stay far below SQLite's limit.
+CREATE_CHUNK = 500
+
+_ACTIVE_BY_ENTITY = (
+    select(JOBS.c.job_type, JOBS.c.entity_id, JOBS.c.id, JOBS.c.status, JOBS.c.huey_task_id)
+    .where(JOBS.c.entity_id.in_(bindparam("b_entities", expanding=True)),
+           JOBS.c.status.in_(ACTIVE_JOB_STATUSES))
+)
+
+
+def _active_by_key(conn: Any, entities: Sequence[str]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """(job_type, entity_id) -> (id, status, huey_task_id) of the active jobs on entities."""
+    rows = conn.execute(_ACTIVE_BY_ENTITY, {"b_entities": list(entities)}).all()
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -69,9 +69,21 @@ class JobMetrics:
         self.consumer_inflight = Gauge("tubesensei_consumer_inflight_jobs",
                                        "Jobs running in this consumer.", registry=self.registry)
 
+        # Labelled children, looked up once each (labels() takes a lock and builds keys).
+        self._task_children: dict[tuple[str, str], Any] = {}
+        self._duration_children: dict[str, Any] = {}
+
     def observe(self, job_type: str, outcome: str, seconds: float) -> None:
-        self.tasks.labels(job_type, outcome).inc()
-        self.duration.labels(job_type).observe(seconds)
+        counter = self._task_children.get((job_type, outcome))
+        if counter is None:
+            counter = self._task_children.setdefault(
+                (job_type, outcome), self.tasks.labels(job_type, outcome))
+        histogram = self._duration_children.get(job_type)
+        if histogram is None:
+            histogram = self._duration_children.setdefault(
+                job_type, self.duration.labels(job_type))
+        counter.inc()
+        histogram.observe(seconds)
 
 
 class SharedStateCollector(Collector):

@@ -71,8 +71,10 @@ class QueueApp:
     def huey_for(self, job_type: str) -> Huey:
         return self.hueys[JOB_TYPES[job_type].queue]
 
-    def enqueue_many(self, jobs: Sequence[Message]) -> list[str]:
-        """Queue messages for (job_type, job_id, priority, eta) in one transaction per queue.
+    def enqueue_many(self, jobs: Sequence[Message],
+                     task_ids: Sequence[str | None] | None = None) -> list[str]:
+        """Queue messages for (job_type, job_id, priority, eta) in one transaction per queue,
+        with the given Huey task ids (None: Huey makes one).
 
         Returns the Huey task ids, in order.
         """
@@ -80,10 +82,11 @@ class QueueApp:
         scheduled: dict[str, list[tuple[bytes, datetime]]] = {}
         ids: list[str] = []
         now = datetime.now(UTC)
-        for job_type, job_id, priority, eta in jobs:
+        given = task_ids if task_ids is not None else [None] * len(jobs)
+        for (job_type, job_id, priority, eta), task_id in zip(jobs, given, strict=True):
             queue = JOB_TYPES[job_type].queue
             huey = self.hueys[queue]
-            task = self.tasks[job_type].s(job_id, priority=priority)
+            task = self.tasks[job_type].s(job_id, priority=priority, id=task_id)
             ids.append(task.id)
             if eta is not None and eta > now:
                 # Huey (utc=True) works in naive UTC and reads its schedule with naive UTC

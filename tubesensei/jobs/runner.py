@@ -8,6 +8,7 @@ out) meanwhile cannot overwrite what happened since.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -25,11 +26,12 @@ from tubesensei.jobs.policy import Decision, JobCancelled, JobInterrupted, SoftT
 from tubesensei.jobs.ratelimit import RateLimiter
 from tubesensei.jobs.registry import DISCOVERY, JOB_TYPES, TRANSCRIPTS
 from tubesensei.jobs.system import JobSystem
-from tubesensei.logging import get_logger
+from tubesensei.logging import LineBudget, get_logger
 from tubesensei.pipeline.context import Pipeline
 from tubesensei.queries.jobs import cancel_requested
 
 log = get_logger("tubesensei.jobs")
+_stdlib_log = logging.getLogger("tubesensei.jobs")
 
 
 @dataclass
@@ -128,6 +130,9 @@ class Executor:
         self._local = threading.local()
         self._rng = random.Random()
         self.outcomes: dict[str, int] = {}
+        # "job started"/"job completed" at INFO while they are readable (~10 a second);
+        # past that they go to DEBUG and a summary line counts them (see LineBudget).
+        self.lines = LineBudget(log, "jobs not logged one by one (DEBUG logs each)")
         # The consumer refreshes its view of pauses/breakers at once when a job changes them.
         self.on_queue_state_change: Callable[[], None] = lambda: None
         self.on_rate_limit_reserved: Callable[[float], None] = lambda _next: None
@@ -219,15 +224,18 @@ class Executor:
             self.disk.noticed(exc)  # the job stays pending; the reaper gives it a message
             return
         if job is None:
-            log.debug("job not runnable, message dropped", job_id=job_id, job_type=job_type)
+            if _stdlib_log.isEnabledFor(logging.DEBUG):
+                log.debug("job not runnable, message dropped", job_id=job_id, job_type=job_type)
             return
         probe = bool(getattr(self._local, "probe", False))
         self._local.probe = False
         with self._lock:
             self.inflight[job.id] = InFlight(job, threading.current_thread().name, probe=probe)
         started = time.monotonic()
-        log.info("job started", job_id=job.id, job_type=job.job_type, entity=job.entity_id,
-                 attempt=job.attempts)
+        level = self._line_level("started")
+        if level:
+            log.log(level, "job started", job_id=job.id, job_type=job.job_type,
+                    entity=job.entity_id, attempt=job.attempts)
         try:
             result = self.tasks[job.job_type](JobContext(self, job))
         except BaseException as exc:  # every outcome goes through the policy
@@ -258,15 +266,31 @@ class Executor:
                 self._disk_full(write_error, job, time.monotonic() - started)
                 return
             self._count("completed" if ok else "superseded")
-            self.metrics.observe(job.job_type, "completed", time.monotonic() - started)
-            log.info("job completed", job_id=job.id, job_type=job.job_type,
-                     entity=job.entity_id, attempt=job.attempts,
-                     duration_s=round(time.monotonic() - started, 3), recorded=ok)
+            duration = time.monotonic() - started
+            self.metrics.observe(job.job_type, "completed", duration)
+            level = self._line_level("completed")
+            if level:
+                log.log(level, "job completed", job_id=job.id, job_type=job.job_type,
+                        entity=job.entity_id, attempt=job.attempts,
+                        duration_s=round(duration, 3), recorded=ok)
             self._after_probe(job, probe, "completed")
         finally:
             with self._lock:
                 self.inflight.pop(job.id, None)
                 self.abandoned.discard(job.id)
+
+    @staticmethod
+    def _level_on(level: int) -> int:
+        return level if _stdlib_log.isEnabledFor(level) else 0
+
+    def _line_level(self, kind: str) -> int:
+        """The level of a per-job line (0: not logged): INFO within the line budget, else
+        DEBUG (counted for the summary)."""
+        if not _stdlib_log.isEnabledFor(logging.INFO):
+            return 0
+        if self.lines.allow(kind):
+            return logging.INFO
+        return self._level_on(logging.DEBUG)
 
     def _disk_full(self, exc: BaseException, job: ClaimedJob, duration: float) -> None:
         """The job's work or its outcome could not be written: the job stays ``running`` in

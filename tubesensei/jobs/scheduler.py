@@ -73,6 +73,7 @@ class Housekeeper:
             ("hard time limits", self._time_limits),
             ("reaper", self._reaper),
             ("periodic tasks", self._periodic),
+            ("log summary", self.executor.lines.summary),
         ]
         if self.consumer.burst:
             steps.append(("burst check", self._burst_check))

@@ -45,6 +45,8 @@ _DDL = (
     "value integer not null default 0, primary key(queue, key))",
 )
 _CHUNK = 500  # keys per "IN (...)" query, well under SQLite's bound-parameter limit
+_DEQUEUE = ("DELETE FROM task WHERE id = (SELECT id FROM task WHERE queue = ? "
+            "ORDER BY priority DESC, id LIMIT 1) RETURNING data")
 
 
 class SqliteQueueStorage(BaseStorage):
@@ -192,13 +194,11 @@ class SqliteQueueStorage(BaseStorage):
         # Cheap check first, so idle pollers never take the write lock.
         if not self._all("SELECT 1 FROM task WHERE queue = ? LIMIT 1", (self.name,)):
             return None
-        with self._transaction() as cur:
-            sql = "SELECT id, data FROM task WHERE queue = ? ORDER BY priority DESC, id LIMIT 1"
-            row = cur.execute(sql, (self.name,)).fetchone()
-            if row is None:
-                return None
-            cur.execute("DELETE FROM task WHERE id = ?", (row[0],))
-            return row[1]
+        # Take the first message in one statement (its own write transaction): no
+        # BEGIN/SELECT/DELETE/COMMIT round of four.
+        with self._cursor() as cur:
+            rows = cur.execute(_DEQUEUE, (self.name,)).fetchall()  # all: the statement ends
+            return rows[0][0] if rows else None
 
     def queue_size(self) -> int:
         return self._all("SELECT count(*) FROM task WHERE queue = ?", (self.name,))[0][0]
@@ -260,6 +260,10 @@ class SqliteQueueStorage(BaseStorage):
         return found
 
     def pop_data(self, key: str) -> bytes | type[EmptyData]:
+        # Huey pops every executed task's revoke key; we never revoke, so the key is almost
+        # never there: look first without the write lock.
+        if not self.has_data_for_key(key):
+            return EmptyData
         with self._transaction() as cur:
             sql = "SELECT value FROM kv WHERE queue = ? AND key = ?"
             row = cur.execute(sql, (self.name, key)).fetchone()

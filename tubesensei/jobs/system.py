@@ -202,23 +202,29 @@ class JobSystem:
     def submit(self, specs: Sequence[JobSpec]) -> list[Created]:
         """Create jobs (deduplicated against active ones) and queue a message for each new one."""
         created = self.ledger.create_many(specs)
-        self.send([(c.spec.job_type, c.job_id, c.spec.priority, None)
-                   for c in created if c.created])
+        new = [c for c in created if c.created]
+        # The rows already carry their messages' task ids: no third write to record them.
+        self.send([(c.spec.job_type, c.job_id, c.spec.priority, None) for c in new],
+                  task_ids=[c.task_id for c in new])
         return created
 
-    def send(self, messages: Sequence[Message]) -> None:
+    def send(self, messages: Sequence[Message],
+             task_ids: Sequence[str | None] | None = None) -> None:
         """Queue Huey messages for existing ledger rows and wake the consumers. With the queue
-        server out of reach the rows stay without messages: the reaper gives them one."""
+        server out of reach the rows stay without messages: the reaper gives them one.
+        ``task_ids``: the ids the rows already record (none given: the new ids are
+        recorded after the wake-up)."""
         if not messages:
             return
         try:
-            task_ids = self.queues.enqueue_many(messages)
+            sent = self.queues.enqueue_many(messages, task_ids)
         except self._transport_errors as exc:
             log.warning("queue unreachable: the reaper will queue these jobs when it is back",
                         jobs=len(messages), error=f"{type(exc).__name__}: {exc}")
             return
         self.wake()  # first: recording Huey's task ids is bookkeeping, not in the job's way
-        self.ledger.set_task_ids(zip([m[1] for m in messages], task_ids, strict=True))
+        if task_ids is None or any(t is None for t in task_ids):
+            self.ledger.set_task_ids(zip([m[1] for m in messages], sent, strict=True))
 
     def wake(self) -> None:
         """Wake idle consumers: on this machine through the data folder (SQLite queue), on

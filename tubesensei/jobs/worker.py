@@ -202,6 +202,18 @@ class WorkerPool:
                 wait = min(wait, slot)
         return max(wait, 0.01)
 
+    def _execute(self, queue: str, task: Any) -> None:
+        """Run a message's task. Huey is the transport only: its revocations, expiry, locks,
+        retries and signals are not used (the ledger decides all of that), so the task runs
+        directly instead of through ``Huey.execute``, which read the revoke keys before and
+        after every task (two queries per job that never find anything). A message due
+        later goes back to the schedule, as Huey would do."""
+        huey = self.system.queues.hueys[queue]
+        if not huey.ready_to_run(task):
+            huey.add_schedule(task)
+            return
+        task.execute()
+
     def _work(self) -> None:
         try:
             while not self._stop.is_set():
@@ -230,7 +242,7 @@ class WorkerPool:
                 queue, task, probe = found
                 self.executor.mark_probe(probe)
                 try:
-                    self.system.queues.hueys[queue].execute(task)
+                    self._execute(queue, task)
                 except Exception as exc:
                     if is_disk_full(exc) and self.executor.disk is not None:
                         self.executor.disk.noticed(exc)
