@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from tests.integration.pipeline_env import make_pipeline, transcripts_by_video
 from tests.integration.test_pipeline_transcripts import HOSTILE, NO_WORDS, UNBALANCED
@@ -92,6 +94,42 @@ def test_filters_and_phrases_on_both(sim, both) -> None:
     on_pg = pg.db.query(search, f'"{phrase}"', limit=None)
     assert video.video_id in {h.video_id for h in on_pg}
     assert on_pg[0].video_id in {h.video_id for h in lite.db.query(search, f'"{phrase}"', limit=3)}
+
+
+def test_past_the_cap_both_count_and_pick_alike(sim, both, monkeypatch) -> None:
+    """A total past TOTAL_CAP is "N+" on both; a phrase past it lists the same newest
+    passages; a word past it is ranked over the same newest RANK_POOL passages."""
+    from tubesensei.queries import search as search_module
+
+    lite, pg = both
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 6)
+    monkeypatch.setattr(search_module, "RANK_POOL", 4)
+    pairs: dict[str, int] = {}
+    for video in sim.world.videos_by_case("manual_en"):
+        for line in video.spoken_lines():
+            words = re.findall(r"[a-z]+", line.lower())
+            for pair in itertools.pairwise(words):
+                pairs[" ".join(pair)] = pairs.get(" ".join(pair), 0) + 1
+    common_phrase = max(pairs, key=pairs.__getitem__)
+    for query in ("the", f'"{common_phrase}"', "battery"):
+        pages = [p.db.query(search_page, query, limit=3) for p in (lite, pg)]
+        (lite_hits, lite_total), (pg_hits, pg_total) = pages
+        assert (lite_total.text(), lite_total.capped) == (pg_total.text(), pg_total.capped)
+        assert len(lite_hits) == len(pg_hits) == 3, query
+        if " " in query:  # newest first: the very same passages
+            assert ([(h.video_id, h.start_s) for h in lite_hits]
+                    == [(h.video_id, h.start_s) for h in pg_hits]), query
+        elif lite_total.capped:  # both pick from the same four newest passages
+            with lite.db.engine.connect() as conn:
+                newest = set(conn.execute(text(
+                    "SELECT v.youtube_video_id, c.start_s FROM transcript_chunks c "
+                    "JOIN transcripts t ON t.id = c.transcript_id "
+                    "JOIN videos v ON v.id = t.video_id WHERE c.id IN ("
+                    " SELECT rowid FROM transcript_chunks_fts WHERE transcript_chunks_fts"
+                    " MATCH :m ORDER BY rowid DESC LIMIT 4)"), {"m": f'"{query}"'}).all())
+            for hits in (lite_hits, pg_hits):
+                assert {(h.video_id, h.start_s) for h in hits} <= newest, query
+    assert lite.db.query(search_page, "the", limit=3)[1].capped
 
 
 def test_a_video_reads_the_same_on_both(sim, both) -> None:

@@ -210,7 +210,11 @@ def transcripts_search(app: AppContext, words: tuple[str, ...], channel: str | N
         t.add_row(hit.video_id, plain(hit.channel_title), hms(hit.start_s), _highlighted(hit),
                   hit.link)
     console().print(t)
-    showing(len(hits), total, "matching passages")
+    if total.capped:  # counting stops at the cap: say so rather than print a wrong number
+        click.echo(f"showing {len(hits)} of {total.text()} matching passages "
+                   "(use --limit N or --json for more)")
+    else:
+        showing(len(hits), total, "matching passages")
 
 
 class _Progress:

@@ -15,9 +15,18 @@ filters, parentheses) can reach the engine's own query syntax:
 Results have one shape on both: the passage's video, channel, start second, a snippet with
 the matches between HIGHLIGHT_START/END, and a youtu.be link at that second.
 
-Ranking on SQLite is FTS5's bm25 over every matching chunk: exact, and its cost grows with
-the number of matches (FTS5 has no top-k shortcut). benchmarks/queries measures it: a word in
-one chunk in seven of a 300k-chunk corpus takes ~30 ms, a word in nearly every chunk ~200 ms.
+A page of results (a ``limit``) costs about the same on any query, however common its words.
+FTS5 has no top-k shortcut: bm25 scores every match it is given, and first counts, for each
+term, every passage in the corpus that holds it (its IDF: a pass over the term's positions).
+So a query first walks its newest matches by chunk id, scoring nothing, up to TOTAL_CAP + 1:
+- up to TOTAL_CAP matches: all of them are ranked by bm25, the total is exact;
+- more: the total is "10,000+" (MatchCount.capped); a query of at most MAX_SCORED_TERMS
+  single words is ranked over its newest RANK_POOL matches, and any other (a phrase, more
+  words: their IDF alone would cost a pass over most of the corpus) lists its newest
+  matches first. Either way the page costs ~10-30 ms on a 300k-passage corpus where a word
+  in every passage took 200-400 ms (benchmarks/queries).
+``limit=None`` (--json, export) ranks every match. PostgreSQL takes the very same candidates
+and order rules (ts_rank_cd for bm25), so both databases give one answer.
 """
 
 from __future__ import annotations
@@ -42,6 +51,27 @@ HIGHLIGHT_END = "\x03"
 TS_CONFIG = "tubesensei"  # PostgreSQL's text search configuration (migration 0005)
 SNIPPET_WORDS = 16
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+TOTAL_CAP = 10_000
+"""Matches counted at most: past it the total is "10,000+" (MatchCount.capped)."""
+RANK_POOL = 2_000
+"""Past TOTAL_CAP, a query cheap to score is ranked over its newest this many matches."""
+MAX_SCORED_TERMS = 3
+"""Past TOTAL_CAP, a query of at most this many single words is ranked; others go newest first."""
+
+
+class MatchCount(int):
+    """How many passages match: exact, or (``capped``) more than this many."""
+
+    capped: bool
+
+    def __new__(cls, value: int, capped: bool = False) -> MatchCount:
+        count = super().__new__(cls, value)
+        count.capped = capped
+        return count
+
+    def text(self) -> str:
+        """``1,234``, or ``10,000+`` when capped."""
+        return f"{int(self):,}" + ("+" if self.capped else "")
 
 
 class BadQuery(BadInput, ValueError):
@@ -183,6 +213,17 @@ def _filters(
     ), params
 
 
+# The chunk ids a channel's passages lie between: FTS5 reads a doclist from a rowid on (a
+# seek), so a channel filter scans the matches in that stretch only, not the whole corpus.
+# The transcripts of a channel are fetched together after its discovery, so their chunks
+# are mostly near each other; either way, the IN test above decides.
+_CHANNEL_CHUNKS = text("""
+    SELECT min(c.id), max(c.id) FROM videos v
+    JOIN transcripts t ON t.video_id = v.id
+    JOIN transcript_chunks c ON c.transcript_id = t.id
+    WHERE v.channel_id = :channel_pk""")
+
+
 def _statement(sql: str, params: dict[str, Any]) -> Any:
     stmt = text(sql)
     for name in ("since", "until"):  # stored as naive UTC: bind through the column's type
@@ -191,21 +232,49 @@ def _statement(sql: str, params: dict[str, Any]) -> Any:
     return stmt
 
 
-def _ranked_sql(filtered: str, limit: int | None) -> str:
+def _sqlite_source(filtered: str, params: dict[str, Any]) -> tuple[str, str]:
+    """FROM and WHERE of the matches (the filters and the channel's stretch of chunk ids)."""
+    where = "transcript_chunks_fts MATCH :match"
+    if "lo" in params:
+        where += " AND transcript_chunks_fts.rowid BETWEEN :lo AND :hi"
+    source = f"transcript_chunks_fts {_JOIN_CHUNK}" if filtered else "transcript_chunks_fts"
+    return source, where + filtered
+
+
+def _newest_sql_sqlite(filtered: str, params: dict[str, Any]) -> str:
+    """Matching chunk ids, newest first, straight off the doclists (FTS5 walks them by
+    rowid, in either direction, and computes no score)."""
+    source, where = _sqlite_source(filtered, params)
+    return f"""
+        SELECT transcript_chunks_fts.rowid AS id FROM {source} WHERE {where}
+        ORDER BY transcript_chunks_fts.rowid DESC"""
+
+
+def _ranked_sql(filtered: str, params: dict[str, Any], limit: int | None,
+                newest_first: bool = False) -> str:
     """Matching chunks, best first: (chunk id, score, snippet).
 
-    FTS5 scores every matching chunk whatever happens next, so the work that can wait
+    FTS5 scores every match it is given, whatever happens next, so the work that can wait
     waits: unfiltered, this touches the FTS table alone (joining videos and channels to
     every match before sorting costs 3-4 times as much on a common word); a channel or date
-    filter has to look each match up to test it. It must stay a top-level SELECT:
-    SQLite then evaluates snippet() only for the rows that leave the sorter, whereas inside
-    a subquery it runs for every match (ten times slower on a common word).
+    filter has to look each match up to test it. ``:floor`` keeps the newest RANK_POOL
+    matches (a rowid range FTS5 seeks to). It must stay a top-level SELECT: SQLite then
+    evaluates snippet() only for the rows that leave the sorter, whereas inside a subquery
+    it runs for every match (ten times slower on a common word).
     """
-    source = f"transcript_chunks_fts {_JOIN_CHUNK}" if filtered else "transcript_chunks_fts"
+    source, where = _sqlite_source(filtered, params)
+    if "floor" in params:
+        where += " AND transcript_chunks_fts.rowid > :floor"
+    if newest_first:  # no bm25 (it would count every passage holding the terms)
+        return f"""
+        SELECT transcript_chunks_fts.rowid AS id, 0.0 AS score,
+               snippet(transcript_chunks_fts, 0, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 16)
+        FROM {source} WHERE {where}
+        ORDER BY transcript_chunks_fts.rowid DESC LIMIT :limit"""
     return f"""
         SELECT transcript_chunks_fts.rowid AS id, bm25(transcript_chunks_fts) AS score,
                snippet(transcript_chunks_fts, 0, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 16)
-        FROM {source} WHERE transcript_chunks_fts MATCH :match{filtered}
+        FROM {source} WHERE {where}
         ORDER BY score, id {"LIMIT :limit" if limit is not None else ""}"""
 
 
@@ -213,23 +282,29 @@ _HEADLINE = (f'StartSel="{HIGHLIGHT_START}", StopSel="{HIGHLIGHT_END}", '
              f"MaxWords={SNIPPET_WORDS}, MinWords=6, ShortWord=0")
 
 
-def _ranked_sql_postgres(tsquery: str, filtered: str, limit: int | None) -> str:
+def _ranked_sql_postgres(tsquery: str, filtered: str, params: dict[str, Any],
+                         limit: int | None, newest_first: bool = False) -> str:
     """Matching passages, best first: (chunk id, score, snippet). The GIN index finds the
     matches; ts_headline, the costly part, runs for the page alone (the outer query)."""
+    floor = " AND c.id > :floor" if "floor" in params else ""
+    score, order = "-ts_rank_cd(c.tsv, q.q)", "score, c.id"
+    if newest_first:
+        score, order = "0.0", "c.id DESC"
     return f"""
         SELECT ranked.id, ranked.score,
                ts_headline('{TS_CONFIG}', c.text, ranked.q, :headline)
-        FROM (SELECT c.id, -ts_rank_cd(c.tsv, q.q) AS score, q.q
+        FROM (SELECT c.id, {score} AS score, q.q
               FROM transcript_chunks c, (SELECT {tsquery} AS q) q
-              WHERE c.tsv @@ q.q{filtered}
-              ORDER BY score, c.id {"LIMIT :limit" if limit is not None else ""}) ranked
+              WHERE c.tsv @@ q.q{filtered}{floor}
+              ORDER BY {order} {"LIMIT :limit" if limit is not None else ""}) ranked
         JOIN transcript_chunks c ON c.id = ranked.id
-        ORDER BY ranked.score, ranked.id"""
+        ORDER BY {"ranked.id DESC" if newest_first else "ranked.score, ranked.id"}"""
 
 
-def _count_sql_postgres(tsquery: str, filtered: str) -> str:
-    return (f"SELECT count(*) FROM transcript_chunks c, (SELECT {tsquery} AS q) q "
-            f"WHERE c.tsv @@ q.q{filtered}")
+def _newest_sql_postgres(tsquery: str, filtered: str) -> str:
+    return f"""
+        SELECT c.id FROM transcript_chunks c, (SELECT {tsquery} AS q) q
+        WHERE c.tsv @@ q.q{filtered} ORDER BY c.id DESC"""
 
 
 _CHUNK_CONTEXT = text("""
@@ -253,34 +328,74 @@ def search_page(
     until: datetime | None = None,
     limit: int | None = 20,
     with_total: bool = True,
-) -> tuple[list[SearchHit], int]:
+) -> tuple[list[SearchHit], MatchCount]:
     """Ranked hits (best first) and how many passages match in all (for "showing N of M").
 
-    ``channel`` (any reference) must name a stored channel (ChannelNotInCorpus otherwise);
-    ``since`` is inclusive, ``until`` exclusive, both on the video's publication time.
-    Raises BadQuery when the query cannot be searched for (see parse_query).
+    With a ``limit``, the hits are the best of the newest RANK_POOL matches and the total
+    is exact up to TOTAL_CAP, then capped ("10,000+": MatchCount.capped); ``limit=None``
+    ranks every match. ``channel`` (any reference) must name a stored channel
+    (ChannelNotInCorpus otherwise); ``since`` is inclusive, ``until`` exclusive, both on
+    the video's publication time. Raises BadQuery when the query cannot be searched for
+    (see parse_query).
     """
     terms = parse_query(query)
-    filtered, params = _filters(stored_channel_pk(s, channel), _utc(since), _utc(until))
-    if limit is not None:
-        params["limit"] = int(limit)
-    if s.get_bind().dialect.name == "postgresql":
+    channel_pk = stored_channel_pk(s, channel)
+    filtered, params = _filters(channel_pk, _utc(since), _utc(until))
+    postgres = s.get_bind().dialect.name == "postgresql"
+    if postgres:
         tsquery = _tsquery(terms, params)
-        params["headline"] = _HEADLINE
-        ranked_sql = _ranked_sql_postgres(tsquery, filtered, limit)
-        count_sql = _count_sql_postgres(tsquery, filtered)
     else:
         params["match"] = build_match(query)
-        ranked_sql = _ranked_sql(filtered, limit)
-        join = _JOIN_CHUNK if filtered else ""
-        count_sql = (f"SELECT count(*) FROM transcript_chunks_fts {join} "
-                     f"WHERE transcript_chunks_fts MATCH :match{filtered}")
+        if channel_pk is not None:
+            lo, hi = s.execute(_CHANNEL_CHUNKS, {"channel_pk": channel_pk}).one()
+            if lo is None:  # nothing stored from this channel
+                return [], MatchCount(0)
+            params.update(lo=lo, hi=hi)
+    total: MatchCount | None = None
+    newest_first = False
+    if limit is not None:
+        # One walk over the newest matches, scoring nothing: are there more than the cap?
+        newest = (_newest_sql_postgres(tsquery, filtered) if postgres
+                  else _newest_sql_sqlite(filtered, params))
+        found = s.execute(_statement(
+            f"SELECT count(*) FROM ({newest} LIMIT {TOTAL_CAP + 1}) newest", params),
+            params).scalar_one()
+        total = MatchCount(min(found, TOTAL_CAP), capped=found > TOTAL_CAP)
+        if total.capped:
+            newest_first = not _cheap_to_score(terms)
+            if not newest_first:  # rank the newest RANK_POOL: the ids above the next one's
+                floor = s.execute(_statement(
+                    f"{newest} LIMIT 1 OFFSET {RANK_POOL}", params), params).scalar()
+                if floor is not None:
+                    params["floor"] = floor
+        params["limit"] = int(limit)
+    if postgres:
+        params["headline"] = _HEADLINE
+        ranked_sql = _ranked_sql_postgres(tsquery, filtered, params, limit, newest_first)
+    else:
+        ranked_sql = _ranked_sql(filtered, params, limit, newest_first)
     ranked = s.execute(_statement(ranked_sql, params), params).all()
-    total = len(ranked)
-    if with_total and limit is not None and total >= limit:
-        count_params = {k: v for k, v in params.items() if k not in ("limit", "headline")}
-        total = s.execute(_statement(count_sql, count_params), count_params).scalar_one()
+    if total is None or not with_total:
+        total = MatchCount(len(ranked))
     return _hits(s, ranked), total
+
+
+def _tokens(term: str) -> int:
+    """How many tokens FTS5's unicode61 tokenizer finds in ``term`` (see _has_token_chars)."""
+    count, inside = 0, False
+    for ch in term:
+        cat = unicodedata.category(ch)
+        token_char = cat[0] in "LN" or cat == "Co"
+        count += token_char and not inside
+        inside = token_char
+    return count
+
+
+def _cheap_to_score(terms: Terms) -> bool:
+    """Whether bm25 costs little on a query past the cap: a few single words (each word's
+    IDF is a count of one doclist; a phrase's needs every position of its words)."""
+    every = terms.include + terms.exclude
+    return len(every) <= MAX_SCORED_TERMS and all(_tokens(t) == 1 for t in every)
 
 
 def _hits(s: Session, ranked: list[Any]) -> list[SearchHit]:

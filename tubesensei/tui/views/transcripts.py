@@ -93,10 +93,12 @@ class TranscriptsView(DataView):
         elif not r.hits:
             summary.update(Content.assemble("No transcript matches ", (r.query, "bold"), "."))
         else:
+            capped = getattr(r.total, "capped", False)  # "10,000+": counting stopped there
+            count = r.total.text() if capped else fmt.number(r.total)
+            shown = (f" · {len(r.hits)} shown" if capped
+                     else f" · best {len(r.hits)} shown" if r.total > len(r.hits) else "")
             summary.update(Content.assemble(
-                (f"{fmt.number(r.total)} matches", "bold"),
-                f" for {r.query}" + (f" · best {len(r.hits)} shown" if r.total > len(r.hits)
-                                     else ""),
+                (f"{count} matches", "bold"), f" for {r.query}{shown}",
                 ("  ·  enter opens the transcript at that point", "$text-muted")))
         if r.hits:
             table.move_cursor(row=0)

@@ -1,0 +1,104 @@
+"""Search on a synthetic corpus (benchmarks/seed_corpus: Zipf-distributed words, so some are
+in every passage): relevance, the capped total and the candidates a page ranks past the cap.
+The caps are lowered so that a small corpus crosses them."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from benchmarks.seed_corpus import seed
+from tubesensei.db.engine import Database
+from tubesensei.queries import search as search_module
+from tubesensei.queries.search import MatchCount, search, search_page
+from tubesensei.youtube.ids import ChannelRef
+
+
+@pytest.fixture
+def corpus(db: Database):
+    report = seed(db.engine, channels=3, videos=60, transcripts=40, jobs=0)
+    return db, report
+
+
+def _chunk_ids(db: Database, match: str) -> list[int]:
+    """Every chunk the FTS index matches, newest (highest id) first."""
+    with db.engine.connect() as conn:
+        return [r[0] for r in conn.execute(text(
+            "SELECT rowid FROM transcript_chunks_fts WHERE transcript_chunks_fts MATCH :m "
+            "ORDER BY rowid DESC"), {"m": match})]
+
+
+def _video_of_chunk(db: Database, chunk_id: int) -> tuple[str, float]:
+    with db.engine.connect() as conn:
+        return tuple(conn.execute(text(
+            "SELECT v.youtube_video_id, c.start_s FROM transcript_chunks c "
+            "JOIN transcripts t ON t.id = c.transcript_id JOIN videos v ON v.id = t.video_id "
+            "WHERE c.id = :id"), {"id": chunk_id}).one())
+
+
+def test_a_phrase_ranks_its_own_video_first(corpus) -> None:
+    db, _ = corpus
+    with db.engine.connect() as conn:
+        chunk_id, words = conn.execute(text(
+            "SELECT id, text FROM transcript_chunks ORDER BY id LIMIT 1 OFFSET 37")).one()
+    phrase = " ".join(words.split()[10:16])
+    own_video, _ = _video_of_chunk(db, chunk_id)
+    hits, total = db.query(search_page, f'"{phrase}"', limit=5)
+    assert hits[0].video_id == own_video and not total.capped
+    # Unquoted, the same words anywhere in a passage: still that passage first.
+    assert db.query(search, phrase, limit=5)[0].video_id == own_video
+
+
+def test_the_total_is_exact_below_the_cap(corpus) -> None:
+    db, report = corpus
+    word = report.vocabulary[30]
+    every = db.query(search, word, limit=None)
+    hits, total = db.query(search_page, word, limit=3)
+    assert isinstance(total, MatchCount) and not total.capped
+    assert total == len(every) and total.text() == f"{len(every):,}"
+    assert [h.video_id for h in hits] == [h.video_id for h in every[:3]]
+
+
+def test_past_the_cap_a_word_is_ranked_over_its_newest_matches(corpus, monkeypatch) -> None:
+    db, report = corpus
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 20)
+    monkeypatch.setattr(search_module, "RANK_POOL", 8)
+    word = report.vocabulary[0]  # "the": in every passage
+    newest = _chunk_ids(db, f'"{word}"')[:8]
+    assert len(_chunk_ids(db, f'"{word}"')) > 20
+    hits, total = db.query(search_page, word, limit=5)
+    assert total.capped and int(total) == 20 and total.text() == "20+"
+    assert len(hits) == 5 and [h.rank for h in hits] == sorted(h.rank for h in hits)
+    pool = {_video_of_chunk(db, c) for c in newest}
+    assert {(h.video_id, h.start_s) for h in hits} <= pool
+    # limit=None (--json) still returns every match, ranked.
+    assert len(db.query(search, word, limit=None)) == len(_chunk_ids(db, f'"{word}"'))
+
+
+def test_past_the_cap_a_phrase_lists_its_newest_matches(corpus, monkeypatch) -> None:
+    db, report = corpus
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 5)
+    phrase = f"{report.vocabulary[0]} {report.vocabulary[0]}"  # "the the"
+    matches = _chunk_ids(db, f'"{phrase}"')
+    assert len(matches) > 5
+    hits, total = db.query(search_page, f'"{phrase}"', limit=3)
+    assert total.capped and total.text() == "5+"
+    assert [(h.video_id, h.start_s) for h in hits] == [_video_of_chunk(db, c)
+                                                       for c in matches[:3]]
+    assert "\x02" in hits[0].snippet
+
+
+def test_a_channel_filter_keeps_its_channel_only(corpus, monkeypatch) -> None:
+    db, report = corpus
+    channel = report.channel_ids[1]
+    word = report.vocabulary[3]
+    everywhere = db.query(search, word, limit=None)
+    ref = ChannelRef("id", channel)
+    mine = db.query(search, word, channel=ref, limit=None)
+    assert mine and {h.channel_id for h in mine} == {channel}
+    assert len(mine) == sum(h.channel_id == channel for h in everywhere)
+    hits, total = db.query(search_page, word, channel=ref, limit=4)
+    assert total == len(mine) and [h.video_id for h in hits] == [h.video_id for h in mine[:4]]
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 3)
+    hits, total = db.query(search_page, word, channel=ref, limit=4)
+    assert total.capped and {h.channel_id for h in hits} == {channel}
