@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from tubesensei.db.packed import PackedJSON, split_cleaned, timing_of, unpack_json
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -55,6 +57,14 @@ ACTIVE_JOB_STATUSES = ("pending", "running", "retrying")
 RUNNABLE_JOB_STATUSES = ("pending", "retrying")
 FINISHED_JOB_STATUSES = ("completed", "failed", "cancelled")
 SESSION_STATUSES = ("pending", "running", "completed", "cancelled")
+
+
+def _count_segments(context: Any) -> int:
+    """segment_count's default: the length of the row's ``segments``."""
+    segments = context.get_current_parameters().get("segments")
+    if isinstance(segments, bytes | bytearray | memoryview | str):
+        segments = unpack_json(segments)
+    return len(segments or ())
 
 
 def utcnow() -> datetime:
@@ -200,9 +210,15 @@ class Transcript(TimestampMixin, Base):
     chosen_by: Mapped[str | None] = mapped_column(String(24))
     """The rule of the transcript choice that picked this track (see CHOICE_RULES); NULL for
     transcripts stored before it was recorded."""
-    segments: Mapped[list[Any]] = mapped_column(JSON)
-    """Raw segments [[start, duration, text], ...] exactly as fetched (re-cleanable)."""
-    cleaned_segments: Mapped[list[Any]] = mapped_column(JSON)
+    segments: Mapped[list[Any]] = mapped_column(PackedJSON, nullable=True)
+    """Raw segments [[start, duration, text], ...] exactly as fetched (re-cleanable), stored
+    compact and compressed (db/packed.py)."""
+    segment_count: Mapped[int] = mapped_column(Integer, default=_count_segments,
+                                               server_default=text("0"))
+    """How many raw segments (``videos show`` says it without unpacking them)."""
+    cleaned_timing: Mapped[list[Any] | None] = mapped_column(PackedJSON)
+    """[start, duration, characters, ...] per cleaned segment: their texts are cut out of
+    ``text`` (see ``cleaned_segments``), not stored twice."""
     text: Mapped[str] = mapped_column(Text, default="")
     word_count: Mapped[int] = mapped_column(Integer, default=0)
     char_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -213,6 +229,16 @@ class Transcript(TimestampMixin, Base):
     chunks: Mapped[list[TranscriptChunk]] = relationship(
         back_populates="transcript", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def cleaned_segments(self) -> list[list[Any]]:
+        """The cleaned segments [[start, duration, text], ...], cut out of ``text``."""
+        return split_cleaned(self.text or "", self.cleaned_timing or [])
+
+    @cleaned_segments.setter
+    def cleaned_segments(self, segments: list[list[Any]]) -> None:
+        # ``text`` must be these texts joined by " " or "\n\n" (cleaning.build_text).
+        self.cleaned_timing = timing_of(segments)
 
 
 class TranscriptChunk(Base):

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, insert, select, update
 
 from tubesensei.config import Settings
 from tubesensei.db.engine import Database
 from tubesensei.db.models import UNAVAILABLE_REASONS, Transcript, TranscriptChunk, Video
+from tubesensei.db.packed import pack_json, timing_of
 from tubesensei.pipeline.cleaning import (
     CLEANING_VERSION,
     CleanedTranscript,
@@ -30,7 +30,7 @@ from tubesensei.pipeline.cleaning import (
     clean_segments,
 )
 from tubesensei.pipeline.context import Pipeline, transcript_client
-from tubesensei.queries.corpus import get_video
+from tubesensei.queries.corpus import VideoNotInCorpus, get_video, video_status
 from tubesensei.youtube.errors import Permanent
 from tubesensei.youtube.transcripts import FetchedTranscript, Track, describe_tracks
 
@@ -84,56 +84,68 @@ def chunk_segments(segments: Sequence[Segment]) -> list[tuple[float, str]]:
     return chunks
 
 
-def _replace_transcript(
-    session: Session,
-    video: Video,
-    fetched: FetchedTranscript,
-    raw: list[list[Any]],
-    cleaned: CleanedTranscript,
-    now: datetime,
-) -> Transcript:
-    session.execute(
-        delete(Transcript).where(
-            Transcript.video_id == video.id, Transcript.language_code == fetched.language_code
-        )
-    )
-    transcript = Transcript(
-        video_id=video.id,
-        language_code=fetched.language_code,
-        language=fetched.language,
-        is_generated=fetched.is_generated,
-        translated_from=fetched.translated_from,
-        chosen_by=fetched.chosen_by,
-        segments=raw,
-        cleaned_segments=[[s.start, s.duration, s.text] for s in cleaned.segments],
-        text=cleaned.text,
-        word_count=cleaned.word_count,
-        char_count=cleaned.char_count,
-        cleaning_version=CLEANING_VERSION,
-        fetched_at=now,
-    )
-    session.add(transcript)
-    session.flush()
-    session.add_all(
-        TranscriptChunk(transcript_id=transcript.id, seq=i, start_s=start, text=text)
-        for i, (start, text) in enumerate(chunk_segments(cleaned.segments))
-    )
-    return transcript
+def _transcript_row(fetched: FetchedTranscript, raw: list[list[Any]],
+                    cleaned: CleanedTranscript, now: datetime) -> dict[str, Any]:
+    """The transcripts row (without its video), its JSON packed before any lock is taken."""
+    return {
+        "language_code": fetched.language_code,
+        "language": fetched.language,
+        "is_generated": fetched.is_generated,
+        "translated_from": fetched.translated_from,
+        "chosen_by": fetched.chosen_by,
+        "segments": pack_json(raw),
+        "segment_count": len(raw),
+        "cleaned_timing": pack_json(timing_of((s.start, s.duration, s.text)
+                                              for s in cleaned.segments)),
+        "text": cleaned.text,
+        "word_count": cleaned.word_count,
+        "char_count": cleaned.char_count,
+        "cleaning_version": CLEANING_VERSION,
+        "fetched_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def store_transcript(db: Database, fetched: FetchedTranscript) -> TranscriptOutcome:
-    """Clean and store a fetched transcript; the video becomes ``done``. Idempotent."""
+    """Clean and store a fetched transcript; the video becomes ``done``. Idempotent.
+
+    Everything is computed first (cleaning, packing, the search passages); the write
+    transaction is four Core statements (the video, the old transcript out, the new one in,
+    its passages in one executemany, which the FTS triggers index), so the write lock that
+    every worker thread shares is held for as short a time as the index allows.
+    """
     raw = [[float(s), float(d), str(t)] for s, d, t in fetched.segments]
     cleaned = clean_segments(Segment(s, d, t) for s, d, t in raw)
     now = datetime.now(UTC)
+    row = _transcript_row(fetched, raw, cleaned, now)
+    passages = chunk_segments(cleaned.segments)
+    video_values: dict[str, Any] = {
+        "transcript_status": "done", "unavailable_reason": None, "transcript_error": None,
+        "updated_at": now,
+    }
+    if fetched.available is not None:
+        video_values["available_languages"] = [t.as_dict() for t in fetched.available]
+        video_values["languages_checked_at"] = now
+    videos, transcripts = Video.__table__, Transcript.__table__
     with db.write() as s:
-        video = get_video(s, fetched.video_id)
-        _replace_transcript(s, video, fetched, raw, cleaned, now)
-        video.transcript_status = "done"
-        video.unavailable_reason = None
-        video.transcript_error = None
-        if fetched.available is not None:
-            _record_tracks(video, fetched.available, now)
+        conn = s.connection()
+        video_pk = conn.execute(
+            update(videos).where(videos.c.youtube_video_id == fetched.video_id)
+            .values(video_values).returning(videos.c.id)
+        ).scalar_one_or_none()
+        if video_pk is None:
+            raise VideoNotInCorpus(f"video {fetched.video_id} is not in the corpus")
+        conn.execute(delete(transcripts).where(
+            transcripts.c.video_id == video_pk,
+            transcripts.c.language_code == fetched.language_code))
+        transcript_pk = conn.execute(
+            insert(transcripts).values(video_id=video_pk, **row).returning(transcripts.c.id)
+        ).scalar_one()
+        if passages:
+            conn.execute(insert(TranscriptChunk.__table__), [
+                {"transcript_id": transcript_pk, "seq": i, "start_s": start, "text": text}
+                for i, (start, text) in enumerate(passages)])
     return TranscriptOutcome(
         fetched.video_id, "done", None, fetched.language_code, fetched.is_generated,
         cleaned.word_count, chosen_by=fetched.chosen_by,
@@ -176,7 +188,8 @@ def fetch_transcript(
     stop a job that ran out of time from writing anything). Raises Transient / Blocked /
     ConfigurationError for the caller to handle.
     """
-    p.db.query(get_video, youtube_video_id)  # fail fast before any network call
+    if p.db.query(video_status, youtube_video_id) is None:  # fail fast, before any request
+        raise VideoNotInCorpus(f"video {youtube_video_id} is not in the corpus")
     try:
         fetched = p.transcripts.fetch(youtube_video_id)
     except Permanent as exc:

@@ -332,14 +332,14 @@ class VideoDetail:
 
 
 def video_detail(s: Session, youtube_video_id: str) -> VideoDetail:
-    """One stored video in full (VideoNotInCorpus when it is not stored). Segment counts come
-    from the database's JSON functions: no transcript text is read."""
+    """One stored video in full (VideoNotInCorpus when it is not stored). Segment counts
+    are stored with each transcript: no transcript text is read."""
     video = get_video(s, youtube_video_id)
     channel = s.get(Channel, video.channel_id)
     assert channel is not None  # a foreign key
     tracks = s.execute(
         select(Transcript.language_code, Transcript.language, Transcript.is_generated,
-               Transcript.translated_from, func.json_array_length(Transcript.segments),
+               Transcript.translated_from, Transcript.segment_count,
                Transcript.word_count, Transcript.fetched_at, Transcript.chosen_by)
         .where(Transcript.video_id == video.id)
         .order_by(Transcript.fetched_at.desc(), Transcript.id.desc())
