@@ -33,6 +33,10 @@ test-fast: $(STAMP)  ## the unit tier alone (pure logic, the ledger, the policy)
 demo: $(STAMP)  ## the whole product against a built-in fake YouTube (DEMO_ARGS="--keep ...")
 	$(BIN)/tubesensei demo $(DEMO_ARGS)
 
+# BENCH_ARGS=--quick: small sizes, the whole run within two minutes; --only startup,queries
+bench: $(STAMP)  ## every benchmark's targets in one table (benchmarks/results/bench.json)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
 config-reference: $(STAMP)  ## regenerate tubesensei.toml and docs/configuration.md from the settings model
 	$(BIN)/python -c "from tubesensei.config import render_reference_config as r; open('tubesensei.toml','w').write(r())"
 	$(BIN)/python -m tubesensei.config_docs docs/configuration.md

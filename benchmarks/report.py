@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import statistics
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,12 @@ def summarize_ms(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                left: Collection[str] = ()) -> None:
+    """A table: the first column and those named in ``left`` flush left, numbers right."""
     table = Table(title=title, title_justify="left")
     for i, name in enumerate(columns):
-        table.add_column(name, justify="left" if i == 0 else "right")
+        table.add_column(name, justify="left" if i == 0 or name in left else "right")
     for row in rows:
         table.add_row(*(str(cell) for cell in row))
     Console(soft_wrap=False, width=160).print(table)
