@@ -10,6 +10,7 @@ import os
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,7 +35,9 @@ CONFIG_FILENAME = "tubesensei.toml"
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
+    # The attribute docstrings are read by field_docs() when wanted, and validators built
+    # on first use: both cost every command's start-up (~25 ms) at import otherwise.
+    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
 
 
 class DatabaseSettings(Section):
@@ -255,8 +258,7 @@ class Settings(BaseModel):
     command line itself: a plain pydantic model (pydantic-settings' sources were never used,
     and importing it cost every command ~90 ms)."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True,
-                              use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, defer_build=True)
 
     data_dir: Path | None = None
     """Folder holding the database, the queue and logs; unset = the platform's user data folder."""
@@ -513,8 +515,47 @@ def field_docs(model_cls: type[BaseModel] = Settings, prefix: str = "") -> dict[
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             docs.update(field_docs(annotation, f"{prefix}{name}."))
         else:
-            docs[f"{prefix}{name}"] = (info.description or "").strip()
+            doc = info.description or next(
+                (d[name] for c in model_cls.__mro__
+                 if name in (d := _attribute_docstrings().get(c.__name__, {}))), "")
+            docs[f"{prefix}{name}"] = doc.strip()
     return docs
+
+
+def setting_keys(model_cls: type[BaseModel] = Settings, prefix: str = "") -> list[str]:
+    """Every setting's dotted key (field_docs' keys, without reading the docstrings)."""
+    keys: list[str] = []
+    for name, info in model_cls.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(setting_keys(annotation, f"{prefix}{name}."))
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+@cache
+def _attribute_docstrings() -> dict[str, dict[str, str]]:
+    """Class name -> {field: the string literal under it}, read from this module's source
+    (what pydantic's use_attribute_docstrings reads, but only when docs are wanted)."""
+    import ast
+    import inspect
+
+    try:
+        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    except OSError:  # no source installed: no descriptions
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        docs = found.setdefault(node.name, {})
+        for attr, doc in zip(node.body, node.body[1:], strict=False):
+            if (isinstance(attr, ast.AnnAssign) and isinstance(attr.target, ast.Name)
+                    and isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)
+                    and isinstance(doc.value.value, str)):
+                docs[attr.target.id] = inspect.cleandoc(doc.value.value)
+    return found
 
 
 def masked(value: Any) -> Any:
@@ -561,7 +602,7 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 def _known_env_names() -> set[str]:
-    names = {env_name_for(dotted) for dotted in field_docs()}
+    names = {env_name_for(dotted) for dotted in setting_keys()}
     names.update(ENV_PREFIX + section.upper() for section in Settings.model_fields)
     return names
 

@@ -134,3 +134,27 @@ def test_headers_not_said_plainly_fall_back_to_alembic(tmp_path: Path, monkeypat
         assert schema.head_revision() == "c3"
     finally:
         schema.revision_graph.cache_clear()
+
+
+# -- config: no attribute-docstring parsing at import ----------------------------------------
+
+
+def test_field_docs_read_the_source_as_pydantic_would() -> None:
+    from pydantic import BaseModel
+    from pydantic._internal._docs_extraction import extract_docstrings_from_cls
+
+    from tubesensei.config import Settings, field_docs, setting_keys
+
+    expected: dict[str, str] = {}
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        docs = extract_docstrings_from_cls(model, use_inspect=True)
+        for name, info in model.model_fields.items():
+            if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
+                walk(info.annotation, f"{prefix}{name}.")
+            else:
+                expected[f"{prefix}{name}"] = docs.get(name, "").strip()
+
+    walk(Settings, "")
+    assert field_docs() == expected and all(expected.values())
+    assert setting_keys() == list(expected)
