@@ -13,8 +13,9 @@ that is missing or has no ``measure`` yet shows a row saying so; one that fails 
 shows the error in its row, and the run goes on. The table is printed once at the end and
 written to benchmarks/results/bench.json.
 
-``--quick`` gives the whole run a budget of two minutes: a module gets what is left of it,
-and one that would start with nothing left shows "not run" instead.
+``--quick`` gives the whole run a budget of two minutes: a module gets what is left of it
+less 15 s for each module still to run (a slow one cannot starve the rest), and one that
+would start with nothing left shows "not run" instead.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from benchmarks.report import RESULTS, print_table, write_results
 MODULES = ("startup", "queries", "queue", "discovery", "pipeline", "storage")
 QUICK_BUDGET_S = 115.0  # the whole --quick run, with a little room for the table
 FULL_TIMEOUT_S = 1800.0  # one module of the full run
+MIN_SHARE_S = 15.0  # --quick: kept for each module still to run
 KEYS = ("target", "measured", "unit", "goal", "met", "detail")
 
 Importer = Callable[[str], ModuleType]
@@ -139,7 +141,10 @@ def collect(quick: bool, modules: Sequence[str],
     for i, name in enumerate(modules, 1):
         timeout = FULL_TIMEOUT_S
         if budget is not None:
-            timeout = budget - (clock() - started)
+            left = budget - (clock() - started)
+            # What is left, less a share kept for each module still to come (a slow module
+            # does not starve the rest), or all of it for the last module.
+            timeout = max(min(left, MIN_SHARE_S), left - MIN_SHARE_S * (len(modules) - i))
             if timeout < 5:
                 rows.append(_row(name, name, f"not run: the {budget:.0f} s budget of "
                                              "--quick was spent"))

@@ -72,21 +72,27 @@ def test_quick_mode_reaches_the_module() -> None:
     assert run.measure_module("good", False, importer=_importer)[0]["measured"] == 9.0
 
 
-def test_the_budget_skips_modules_once_spent() -> None:
+def test_the_budget_keeps_a_share_for_each_module_to_come() -> None:
     now = [0.0]
     timeouts: list[float] = []
 
     def slow_runner(name: str, quick: bool, timeout: float) -> list[dict[str, Any]]:
         timeouts.append(timeout)
-        now[0] += 70.0
+        now[0] += timeout  # each module uses all it is given
         return [{"target": f"{name} target", "measured": 1.0, "unit": "", "goal": "",
                  "met": True, "detail": ""}]
 
-    rows = run.collect(True, ["a", "b", "c"], slow_runner, budget=115.0,
+    rows = run.collect(True, ["a", "b", "c", "d"], slow_runner, budget=115.0,
                        progress=io.StringIO(), clock=lambda: now[0])
-    assert timeouts == [115.0, 45.0]
-    assert rows[-1]["benchmark"] == "c" and rows[-1]["detail"].startswith("not run")
-    assert rows[0]["benchmark"] == "a"  # a runner's rows are labelled with its module
+    assert timeouts == [70.0, 15.0, 15.0, 15.0]
+    assert [r["benchmark"] for r in rows] == ["a", "b", "c", "d"]  # labelled by collect
+
+    now[0] = 0.0
+    timeouts.clear()
+    rows = run.collect(True, ["a", "b"], slow_runner, budget=12.0, progress=io.StringIO(),
+                       clock=lambda: now[0])
+    assert timeouts == [12.0]
+    assert rows[-1]["benchmark"] == "b" and rows[-1]["detail"].startswith("not run")
 
 
 def test_table_cells() -> None:
