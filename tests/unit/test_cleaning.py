@@ -498,3 +498,25 @@ def test_two_hour_transcript_is_fast() -> None:
     elapsed_ms = (time.perf_counter() - started) * 1000
     print(f"\ncleaned {len(raw)} segments ({result.word_count} words) in {elapsed_ms:.1f} ms")
     assert elapsed_ms < 1000  # a sanity bound only; the target is well under 50 ms
+
+
+def test_the_plain_line_fast_path_changes_nothing_rules_1_to_3_would_not() -> None:
+    """_clean_lines skips rules 1-3 for plain ASCII lines; on any text it must answer what
+    the rules answer (random texts over every character class the rules look at)."""
+    import random
+
+    from tubesensei.pipeline.cleaning import _apply_rules_1_to_3, _clean_lines
+
+    alphabet = [*"abcXYZ019 '\",.;:!?*+/=@\\^_`{|}~#$%", "  ", "\n", "\n\n", " \n",
+                *"&<>()[]-", "&amp;", "<i>", "[Music]", "(laughs)", ">>", "- ",
+                "\u00a0", "\u200b", "\t", "\x7f", "\x1c", "é", "♪"]
+    rng = random.Random(16)
+    plain = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _clean_lines(text) == _apply_rules_1_to_3(text), repr(text)
+        plain += _clean_lines(text) == text
+    assert plain > 500  # the fast path was taken often
+    for text in ("so today we're looking at", "line one\nline two", "one\n,two", "3 + 4 = 7",
+                 "a\\b", "...", "well\n...\nthen"):
+        assert _clean_lines(text) == _apply_rules_1_to_3(text), repr(text)

@@ -390,8 +390,26 @@ def count_words(text: str) -> int:
 _WORD_CHAR_RE = re.compile(r"[^\W_]")
 
 
+# Printable ASCII that no rule touches: no entity or tag (& < >), no bracket group (( ) [ ]),
+# no dash (dialogue dashes), no control character or line break. A line made of such words,
+# one space apart, not starting with , ; or : and holding a letter or digit, comes out of
+# rules 1-3 exactly as it went in: most caption lines, and the fast path below.
+_PLAIN = r"[!-%'*-,.-;=?-Z\\^-~]"
+_PLAIN_LINE = rf"(?![,;:]){_PLAIN}+(?: {_PLAIN}+)*"
+_PLAIN_LINES_RE = re.compile(rf"{_PLAIN_LINE}(?:\n{_PLAIN_LINE})*")
+
+
 def _clean_lines(text: str) -> str:
     """Rules 1-3 for one segment: its speech lines, normalised, joined by "\\n"."""
+    if _PLAIN_LINES_RE.fullmatch(text):
+        if "\n" not in text:
+            return text if _WORD_CHAR_RE.search(text) else ""
+        kept = [line for line in text.split("\n") if _WORD_CHAR_RE.search(line)]
+        return kept[0] if len(kept) == 1 else "\n".join(kept)
+    return _apply_rules_1_to_3(text)
+
+
+def _apply_rules_1_to_3(text: str) -> str:
     text = drop_annotations(decode_html(text))
     kept = []
     for line in text.splitlines():

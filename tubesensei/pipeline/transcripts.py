@@ -12,12 +12,16 @@ A stored transcript records the rule of the choice that picked it (``transcripts
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from tubesensei.config import Settings
 from tubesensei.db.engine import Database
@@ -84,7 +88,7 @@ def chunk_segments(segments: Sequence[Segment]) -> list[tuple[float, str]]:
     return chunks
 
 
-def _transcript_row(fetched: FetchedTranscript, raw: list[list[Any]],
+def _transcript_row(fetched: FetchedTranscript, raw: Sequence[Sequence[Any]],
                     cleaned: CleanedTranscript, now: datetime) -> dict[str, Any]:
     """The transcripts row (without its video), its JSON packed before any lock is taken."""
     return {
@@ -93,7 +97,7 @@ def _transcript_row(fetched: FetchedTranscript, raw: list[list[Any]],
         "is_generated": fetched.is_generated,
         "translated_from": fetched.translated_from,
         "chosen_by": fetched.chosen_by,
-        "segments": pack_json(raw),
+        "segments": pack_json(list(raw)),
         "segment_count": len(raw),
         "cleaned_timing": pack_json(timing_of((s.start, s.duration, s.text)
                                               for s in cleaned.segments)),
@@ -107,6 +111,43 @@ def _transcript_row(fetched: FetchedTranscript, raw: list[list[Any]],
     }
 
 
+# SQLite has one writer at a time. Threads of one process that wait for its lock in SQLite's
+# busy handler sleep in steps of up to 100 ms and wake to find it taken again; queued on a
+# Python lock instead, the next writer starts the moment the last one commits (measured:
+# most of a 4-thread pipeline's time went to those sleeps). Other processes, and this
+# process's job ledger, still meet at SQLite's own lock. PostgreSQL writes in parallel.
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Database, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _serialized_write(db: Database) -> Iterator[Session]:
+    """``db.write()``, taken in turn by this process's threads on SQLite."""
+    lock: Any = nullcontext()
+    if db.dialect == "sqlite":
+        with _WRITE_LOCKS_GUARD:
+            lock = _WRITE_LOCKS.setdefault(db, threading.Lock())
+    with lock, db.write() as s:
+        yield s
+
+
+# The store's statements, built once (building one per call cost more than running it).
+_VIDEOS, _TRANSCRIPTS, _PASSAGES = Video.__table__, Transcript.__table__, TranscriptChunk.__table__
+_MARK_DONE = (
+    update(_VIDEOS).where(_VIDEOS.c.youtube_video_id == bindparam("b_video"))
+    .values(transcript_status="done", unavailable_reason=None, transcript_error=None,
+            updated_at=bindparam("b_now"))
+    .returning(_VIDEOS.c.id)
+)
+_MARK_DONE_WITH_TRACKS = _MARK_DONE.values(available_languages=bindparam("b_tracks"),
+                                           languages_checked_at=bindparam("b_now"))
+_DELETE_TRANSCRIPT = delete(_TRANSCRIPTS).where(
+    _TRANSCRIPTS.c.video_id == bindparam("b_video_pk"),
+    _TRANSCRIPTS.c.language_code == bindparam("b_language"))
+_INSERT_TRANSCRIPT = insert(_TRANSCRIPTS).returning(_TRANSCRIPTS.c.id)
+_INSERT_PASSAGES = insert(_PASSAGES)
+
+
 def store_transcript(db: Database, fetched: FetchedTranscript) -> TranscriptOutcome:
     """Clean and store a fetched transcript; the video becomes ``done``. Idempotent.
 
@@ -115,35 +156,27 @@ def store_transcript(db: Database, fetched: FetchedTranscript) -> TranscriptOutc
     its passages in one executemany, which the FTS triggers index), so the write lock that
     every worker thread shares is held for as short a time as the index allows.
     """
-    raw = [[float(s), float(d), str(t)] for s, d, t in fetched.segments]
-    cleaned = clean_segments(Segment(s, d, t) for s, d, t in raw)
+    raw = fetched.segments  # (start, duration, text) as the library parsed them
+    cleaned = clean_segments(Segment(float(s), float(d), str(t)) for s, d, t in raw)
     now = datetime.now(UTC)
     row = _transcript_row(fetched, raw, cleaned, now)
     passages = chunk_segments(cleaned.segments)
-    video_values: dict[str, Any] = {
-        "transcript_status": "done", "unavailable_reason": None, "transcript_error": None,
-        "updated_at": now,
-    }
+    mark: Any = _MARK_DONE
+    video_params: dict[str, Any] = {"b_video": fetched.video_id, "b_now": now}
     if fetched.available is not None:
-        video_values["available_languages"] = [t.as_dict() for t in fetched.available]
-        video_values["languages_checked_at"] = now
-    videos, transcripts = Video.__table__, Transcript.__table__
-    with db.write() as s:
+        mark = _MARK_DONE_WITH_TRACKS
+        video_params["b_tracks"] = [t.as_dict() for t in fetched.available]
+    with _serialized_write(db) as s:
         conn = s.connection()
-        video_pk = conn.execute(
-            update(videos).where(videos.c.youtube_video_id == fetched.video_id)
-            .values(video_values).returning(videos.c.id)
-        ).scalar_one_or_none()
+        video_pk = conn.execute(mark, video_params).scalar_one_or_none()
         if video_pk is None:
             raise VideoNotInCorpus(f"video {fetched.video_id} is not in the corpus")
-        conn.execute(delete(transcripts).where(
-            transcripts.c.video_id == video_pk,
-            transcripts.c.language_code == fetched.language_code))
-        transcript_pk = conn.execute(
-            insert(transcripts).values(video_id=video_pk, **row).returning(transcripts.c.id)
-        ).scalar_one()
+        conn.execute(_DELETE_TRANSCRIPT,
+                     {"b_video_pk": video_pk, "b_language": fetched.language_code})
+        row["video_id"] = video_pk
+        transcript_pk = conn.execute(_INSERT_TRANSCRIPT, row).scalar_one()
         if passages:
-            conn.execute(insert(TranscriptChunk.__table__), [
+            conn.execute(_INSERT_PASSAGES, [
                 {"transcript_id": transcript_pk, "seq": i, "start_s": start, "text": text}
                 for i, (start, text) in enumerate(passages)])
     return TranscriptOutcome(
@@ -157,7 +190,7 @@ def mark_unavailable(
 ) -> TranscriptOutcome:
     reason = error.reason if error.reason in UNAVAILABLE_REASONS else "video_unavailable"
     tracks = getattr(error, "available", None)
-    with db.write() as s:
+    with _serialized_write(db) as s:
         video = get_video(s, youtube_video_id)
         video.transcript_status = "unavailable"
         video.unavailable_reason = reason
