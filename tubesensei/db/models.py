@@ -152,7 +152,10 @@ class Video(TimestampMixin, Base):
             name="unavailable_reason",
         ),
         Index("ix_videos_channel_published", "channel_id", "published_at"),
-        Index("ix_videos_channel_status", "channel_id", "transcript_status"),
+        # channels list (counts by channel and status) and videos --channel --status.
+        Index("ix_videos_channel_status_published", "channel_id", "transcript_status",
+              "published_at"),
+        Index("ix_videos_status_kind_published", "transcript_status", "kind", "published_at"),
         Index("ix_videos_transcript_status", "transcript_status", "published_at"),
         # corpus totals: videos by status and unavailable reason, from the index alone.
         Index("ix_videos_status_reason", "transcript_status", "unavailable_reason"),
@@ -294,9 +297,12 @@ class ProcessingJob(Base):
             sqlite_where=text(_in("status", ACTIVE_JOB_STATUSES)),
             postgresql_where=text(_in("status", ACTIVE_JOB_STATUSES)),
         ),
-        Index("ix_processing_jobs_status_queue", "status", "queue", "priority"),
+        # counts by status, queue and type (stats, the dashboard), failures by error class:
+        # read from the index alone.
+        Index("ix_processing_jobs_status_queue_type", "status", "queue", "job_type",
+              "error_class"),
         Index("ix_processing_jobs_type_status", "job_type", "status"),
-        Index("ix_processing_jobs_session_status", "session_id", "status"),
+        Index("ix_processing_jobs_session_status_type", "session_id", "status", "job_type"),
         Index("ix_processing_jobs_entity", "entity_id"),
         # completions by time ("done in the last minute", the TUI's throughput), and prune.
         Index("ix_processing_jobs_status_finished", "status", "finished_at", "queue"),

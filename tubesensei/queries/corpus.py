@@ -11,11 +11,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tubesensei.db.models import Channel, ProcessingJob, Transcript, Video
+from tubesensei.db.models import (
+    TRANSCRIPT_STATUSES,
+    Channel,
+    ProcessingJob,
+    Transcript,
+    Video,
+)
 from tubesensei.errors import NotFound
 from tubesensei.youtube.ids import ChannelRef
 
 WAITING_KINDS = ("live", "upcoming")
+NOT_DONE = tuple(s for s in TRANSCRIPT_STATUSES if s != "done")  # index ranges, not a scan
 
 
 class ChannelNotInCorpus(NotFound):
@@ -462,13 +469,21 @@ class CorpusTotals:
 
 
 def corpus_totals(s: Session) -> CorpusTotals:
-    """How many channels and videos, videos by transcript status, unavailable ones by reason:
-    one grouped count over the (transcript_status, unavailable_reason) index."""
+    """How many channels and videos, videos by transcript status, unavailable ones by reason.
+
+    Videos with a transcript (``done``: most of a corpus that is worked through) are every
+    video minus the others: count(*) counts the cells of an index's pages, decoding none, and
+    the others are ranges of the (transcript_status, unavailable_reason) index, grouped.
+    """
     channels = s.execute(select(func.count()).select_from(Channel)).scalar_one()
+    videos = s.execute(select(func.count()).select_from(Video)).scalar_one()
     rows = s.execute(
         select(Video.transcript_status, Video.unavailable_reason, func.count())
+        .where(Video.transcript_status.in_(NOT_DONE))
         .group_by(Video.transcript_status, Video.unavailable_reason)
     ).all()
+    done = int(videos) - sum(int(n) for _, _, n in rows)
+    rows = [*rows, ("done", None, done)] if done else rows
     by_status: dict[str, int] = {}
     by_reason: dict[str, int] = {}
     for status, reason, n in rows:

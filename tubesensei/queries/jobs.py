@@ -106,11 +106,19 @@ def get_job(s: Session, job_id: int) -> dict[str, Any]:
 def failure_groups(s: Session) -> list[dict[str, Any]]:
     """Failed jobs grouped by error class and job type, biggest group first: how many, and
     the newest job of each group (its id, entity, message and when it failed)."""
-    groups = s.execute(
-        select(JOBS.c.error_class, JOBS.c.job_type, func.count(), func.max(JOBS.c.id))
+    # Grouped in the order of the (status, queue, job_type, error_class) index, which SQLite
+    # then reads alone without a sort; the queues are merged here.
+    merged: dict[tuple[str | None, str], tuple[int, int]] = {}
+    for _queue, job_type, error_class, count, latest in s.execute(
+        select(JOBS.c.queue, JOBS.c.job_type, JOBS.c.error_class, func.count(),
+               func.max(JOBS.c.id))
         .where(JOBS.c.status == "failed")
-        .group_by(JOBS.c.error_class, JOBS.c.job_type)
-    ).all()
+        .group_by(JOBS.c.queue, JOBS.c.job_type, JOBS.c.error_class)
+    ):
+        before = merged.get((error_class, job_type), (0, 0))
+        merged[(error_class, job_type)] = (before[0] + count, max(before[1], latest))
+    groups = [(cls, job_type, count, latest)
+              for (cls, job_type), (count, latest) in merged.items()]
     newest = {
         r.id: r for r in s.execute(
             select(JOBS.c.id, JOBS.c.entity_id, JOBS.c.error, JOBS.c.finished_at)

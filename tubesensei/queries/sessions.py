@@ -103,13 +103,19 @@ def _reports(s: Session, session_ids: Sequence[int] | None,
         stmt = stmt.where(SESSIONS.c.id.in_(list(session_ids)))
     sessions = s.execute(stmt).all()
     ids = [r.id for r in sessions]
+    if not ids:  # an empty IN would still send SQLite through every job of the type
+        return []
     counts: dict[int, dict[str, int]] = {}
-    for sid, status, n in s.execute(
-        select(JOBS.c.session_id, JOBS.c.status, func.count())
-        .where(JOBS.c.session_id.in_(ids), JOBS.c.job_type == "extract_transcript")
-        .group_by(JOBS.c.session_id, JOBS.c.status)
+    # Grouped by type too, in the order of the (session_id, status, job_type) index, and the
+    # type picked here: SQLite reads that index alone (a filter on job_type would have it
+    # walk every job of the type instead).
+    for sid, status, job_type, n in s.execute(
+        select(JOBS.c.session_id, JOBS.c.status, JOBS.c.job_type, func.count())
+        .where(JOBS.c.session_id.in_(ids))
+        .group_by(JOBS.c.session_id, JOBS.c.status, JOBS.c.job_type)
     ):
-        counts.setdefault(sid, {})[status] = n
+        if job_type == "extract_transcript":
+            counts.setdefault(sid, {})[status] = n
     failures: dict[int, dict[str, int]] = {}
     outcome: dict[int, dict[str, int]] = {}
     done: dict[int, int] = {}
@@ -119,15 +125,22 @@ def _reports(s: Session, session_ids: Sequence[int] | None,
         .group_by(JOBS.c.session_id, JOBS.c.error_class)
     ):
         failures.setdefault(sid, {})[cls or "unknown"] = n
+    # Each job's video is looked up from the session's jobs (the session index), never the
+    # other way round: no filter on videos (SQLite would start from every done or unavailable
+    # video) and none on the type (it would walk every job of the type): both are grouped on
+    # and picked here.
     reason = case((VIDEOS.c.transcript_status == "done", "done"),
-                  else_=VIDEOS.c.unavailable_reason)
-    for sid, why, n in [] if not details else s.execute(
-        select(JOBS.c.session_id, reason, func.count())
+                  (VIDEOS.c.transcript_status == "unavailable",
+                   func.coalesce(VIDEOS.c.unavailable_reason, "unknown")),
+                  else_=None)
+    for sid, job_type, why, n in [] if not details else s.execute(
+        select(JOBS.c.session_id, JOBS.c.job_type, reason, func.count())
         .join(VIDEOS, VIDEOS.c.youtube_video_id == JOBS.c.entity_id)
-        .where(JOBS.c.session_id.in_(ids), JOBS.c.job_type == "extract_transcript",
-               VIDEOS.c.transcript_status.in_(("done", "unavailable")))
-        .group_by(JOBS.c.session_id, reason)
+        .where(JOBS.c.session_id.in_(ids))
+        .group_by(JOBS.c.session_id, JOBS.c.job_type, reason)
     ):
+        if job_type != "extract_transcript" or why is None:
+            continue
         if why == "done":
             done[sid] = n
         else:
