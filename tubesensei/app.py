@@ -1,4 +1,8 @@
-"""The runtime every command starts from: settings, logging, the data folder, the database."""
+"""The runtime every command starts from: settings, logging, the data folder, the database.
+
+The database layer (SQLAlchemy) is imported when a command first opens the database: `config
+show`, `config path` and the like never pay for it.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from tubesensei.config import ConfigError, LoadedSettings, Settings, load_settings
-from tubesensei.db.engine import Database, is_sqlite
-from tubesensei.db.schema import SchemaState, ensure_schema
 from tubesensei.logging import configure_logging
 
 if TYPE_CHECKING:
+    from tubesensei.db.engine import Database
+    from tubesensei.db.schema import SchemaState
     from tubesensei.jobs.system import JobSystem
     from tubesensei.pipeline.context import Pipeline
 
@@ -104,6 +108,9 @@ class Runtime:
 
     def ensure_schema(self) -> SchemaState:
         """Create a brand-new database at head; refuse one whose schema does not fit."""
+        from tubesensei.db.engine import is_sqlite
+        from tubesensei.db.schema import ensure_schema
+
         if is_sqlite(self.settings.database_url):
             self.prepare_data_dir()
         return ensure_schema(self.settings.database_url, self.settings.database.busy_timeout_ms)
@@ -113,6 +120,8 @@ class Runtime:
         only reads passes ``read_only``: where the data folder cannot be written (a
         read-only mount, a backup) it still reads the SQLite file, opened read-only."""
         if self._db is None:
+            from tubesensei.db.engine import Database, is_sqlite
+
             if read_only and is_sqlite(self.settings.database_url) and not self._writable():
                 self._db = self._read_only_database()
             else:
@@ -131,7 +140,7 @@ class Runtime:
                                                 or os.access(db_file, os.W_OK))
 
     def _read_only_database(self) -> Database:
-        from tubesensei.db.engine import read_only_sqlite_url
+        from tubesensei.db.engine import Database, read_only_sqlite_url
         from tubesensei.db.schema import schema_state
 
         folder = self.settings.resolved_data_dir
