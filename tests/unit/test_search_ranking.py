@@ -75,9 +75,10 @@ def test_past_the_cap_a_word_is_ranked_over_its_newest_matches(corpus, monkeypat
     assert len(db.query(search, word, limit=None)) == len(_chunk_ids(db, f'"{word}"'))
 
 
-def test_past_the_cap_a_phrase_lists_its_newest_matches(corpus, monkeypatch) -> None:
+def test_a_phrase_with_many_matches_lists_its_newest(corpus, monkeypatch) -> None:
     db, report = corpus
     monkeypatch.setattr(search_module, "TOTAL_CAP", 5)
+    monkeypatch.setattr(search_module, "RANK_POOL", 2)
     phrase = f"{report.vocabulary[0]} {report.vocabulary[0]}"  # "the the"
     matches = _chunk_ids(db, f'"{phrase}"')
     assert len(matches) > 5
@@ -86,6 +87,15 @@ def test_past_the_cap_a_phrase_lists_its_newest_matches(corpus, monkeypatch) -> 
     assert [(h.video_id, h.start_s) for h in hits] == [_video_of_chunk(db, c)
                                                        for c in matches[:3]]
     assert "\x02" in hits[0].snippet
+    monkeypatch.setattr(search_module, "TOTAL_CAP", 10_000)  # below the cap: exact total
+    hits, total = db.query(search_page, f'"{phrase}"', limit=3)
+    assert not total.capped and total == len(matches)
+    assert [(h.video_id, h.start_s) for h in hits] == [_video_of_chunk(db, c)
+                                                       for c in matches[:3]]
+    monkeypatch.setattr(search_module, "RANK_POOL", 10_000)  # few matches: ranked by bm25
+    ranked = db.query(search, f'"{phrase}"', limit=None)
+    hits, total = db.query(search_page, f'"{phrase}"', limit=3)
+    assert [h.rank for h in hits] == [h.rank for h in ranked[:3]] and hits[0].rank < 0
 
 
 def test_a_channel_filter_keeps_its_channel_only(corpus, monkeypatch) -> None:

@@ -18,13 +18,16 @@ the matches between HIGHLIGHT_START/END, and a youtu.be link at that second.
 A page of results (a ``limit``) costs about the same on any query, however common its words.
 FTS5 has no top-k shortcut: bm25 scores every match it is given, and first counts, for each
 term, every passage in the corpus that holds it (its IDF: a pass over the term's positions).
-So a query first walks its newest matches by chunk id, scoring nothing, up to TOTAL_CAP + 1:
-- up to TOTAL_CAP matches: all of them are ranked by bm25, the total is exact;
-- more: the total is "10,000+" (MatchCount.capped); a query of at most MAX_SCORED_TERMS
-  single words is ranked over its newest RANK_POOL matches, and any other (a phrase, more
-  words: their IDF alone would cost a pass over most of the corpus) lists its newest
-  matches first. Either way the page costs ~10-30 ms on a 300k-passage corpus where a word
-  in every passage took 200-400 ms (benchmarks/queries).
+So a query first walks its newest matches by chunk id, scoring nothing, up to TOTAL_CAP + 1
+(the total: exact, or "10,000+" past the cap, a MatchCount that says so), then:
+- up to RANK_POOL matches: all of them ranked by bm25;
+- a query of at most MAX_SCORED_TERMS single words (each word's IDF is one doclist's count):
+  all of its matches ranked, or past TOTAL_CAP its newest RANK_POOL;
+- any other query (a phrase, more words: the IDF alone is a pass over every position of
+  their words, ~30 ms for a phrase of stop words) with more matches lists its newest first.
+Either way a page costs ~10-30 ms on a 300k-passage corpus where a word in every passage took
+200-400 ms (benchmarks/queries); the page of a phrase of stop words, a pass over its newest
+10,000 matches at most.
 ``limit=None`` (--json, export) ranks every match. PostgreSQL takes the very same candidates
 and order rules (ts_rank_cd for bm25), so both databases give one answer.
 """
@@ -54,9 +57,10 @@ _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 TOTAL_CAP = 10_000
 """Matches counted at most: past it the total is "10,000+" (MatchCount.capped)."""
 RANK_POOL = 2_000
-"""Past TOTAL_CAP, a query cheap to score is ranked over its newest this many matches."""
+"""Matches always ranked; past TOTAL_CAP, a query cheap to score is ranked over its newest
+this many, and past this many any other lists its newest first."""
 MAX_SCORED_TERMS = 3
-"""Past TOTAL_CAP, a query of at most this many single words is ranked; others go newest first."""
+"""A query of at most this many single words is cheap to score (see the module's doc)."""
 
 
 class MatchCount(int):
@@ -331,12 +335,12 @@ def search_page(
 ) -> tuple[list[SearchHit], MatchCount]:
     """Ranked hits (best first) and how many passages match in all (for "showing N of M").
 
-    With a ``limit``, the hits are the best of the newest RANK_POOL matches and the total
-    is exact up to TOTAL_CAP, then capped ("10,000+": MatchCount.capped); ``limit=None``
-    ranks every match. ``channel`` (any reference) must name a stored channel
-    (ChannelNotInCorpus otherwise); ``since`` is inclusive, ``until`` exclusive, both on
-    the video's publication time. Raises BadQuery when the query cannot be searched for
-    (see parse_query).
+    With a ``limit``: the total is exact up to TOTAL_CAP, then capped ("10,000+":
+    MatchCount.capped), and the hits are the best matches, or of the newest RANK_POOL, or
+    the newest ones (see the module's doc); ``limit=None`` ranks every match. ``channel``
+    (any reference) must name a stored channel (ChannelNotInCorpus otherwise); ``since`` is
+    inclusive, ``until`` exclusive, both on the video's publication time. Raises BadQuery
+    when the query cannot be searched for (see parse_query).
     """
     terms = parse_query(query)
     channel_pk = stored_channel_pk(s, channel)
@@ -361,9 +365,9 @@ def search_page(
             f"SELECT count(*) FROM ({newest} LIMIT {TOTAL_CAP + 1}) newest", params),
             params).scalar_one()
         total = MatchCount(min(found, TOTAL_CAP), capped=found > TOTAL_CAP)
-        if total.capped:
+        if found > RANK_POOL:
             newest_first = not _cheap_to_score(terms)
-            if not newest_first:  # rank the newest RANK_POOL: the ids above the next one's
+            if total.capped and not newest_first:  # the newest RANK_POOL: ids above the next
                 floor = s.execute(_statement(
                     f"{newest} LIMIT 1 OFFSET {RANK_POOL}", params), params).scalar()
                 if floor is not None:
