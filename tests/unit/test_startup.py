@@ -158,3 +158,9 @@ def test_field_docs_read_the_source_as_pydantic_would() -> None:
     walk(Settings, "")
     assert field_docs() == expected and all(expected.values())
     assert setting_keys() == list(expected)
+
+
+def test_config_show_opens_no_database_layer(tmp_path: Path) -> None:
+    rc, out, modules = _modules_after(["config", "show"], tmp_path)
+    assert rc == 0 and "data_dir" in out
+    assert not _loaded(modules, "sqlalchemy") and not _loaded(modules, "tubesensei.db")
