@@ -8,7 +8,10 @@ into a SQLite file (the current format). A copy is migrated down to revision 000
 cleaned segments as JSON, as stored before), both are VACUUMed, and SQLite's ``dbstat``
 virtual table says how many bytes each table and index holds; the transcripts table is split
 by column (``length()`` of each). Target: the corpus at most half of 0008's, with the raw
-segments (what ``transcripts reclean`` needs) kept exactly.
+segments (what ``transcripts reclean`` needs) kept exactly. (0008 stored the raw segments,
+the cleaned segments and the cleaned text as JSON and text, and the text again in the search
+passages; now the raw segments are packed, the cleaned ones are timings and the text lives
+in the passages only: migrations 0009 and 0011.)
 
 The simulator's speech comes from a small vocabulary, so its text compresses better than real
 speech does; the raw segments' repetition (rolling captions repeat each line) is real.
@@ -73,8 +76,8 @@ def breakdown(db_file: Path) -> dict[str, Any]:
         names = [r[1] for r in conn.execute("PRAGMA table_info(transcripts)")]
         column_bytes = {c: conn.execute(
             f"SELECT coalesce(sum(length(CAST({c} AS BLOB))), 0) FROM transcripts"
-        ).fetchone()[0] for c in ("segments", "cleaned_segments", "cleaned_timing", "text")
-            if c in names}
+        ).fetchone()[0] for c in ("segments", "cleaned_segments", "cleaned_timing",
+                                  "paragraph_breaks", "text") if c in names}
         chunk_text = conn.execute(
             "SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM transcript_chunks"
         ).fetchone()[0]
@@ -122,7 +125,8 @@ def rows_of(r: dict[str, Any]) -> list[dict[str, Any]]:
         f"{_kb(after['corpus_bytes'] / n)}: raw segments {_kb(b_cols.get('segments', 0))} -> "
         f"{_kb(a_cols.get('segments', 0))}, cleaned segments "
         f"{_kb(b_cols.get('cleaned_segments', 0))} -> {_kb(a_cols.get('cleaned_timing', 0))} "
-        f"(timings), text {_kb(a_cols.get('text', 0))}, search passages "
+        f"(timings), text {_kb(b_cols.get('text', 0))} -> held by the passages alone, "
+        f"search passages "
         f"{_kb(after['per_transcript'].get('transcript_chunks', 0))}, FTS index "
         f"{_kb(sum(v for k, v in after['per_transcript'].items() if k.startswith('transcript_chunks_fts')))}"
     )

@@ -211,7 +211,7 @@ def test_cascades_keep_the_fts_index_in_sync(db_url: str) -> None:
         s.add(video)
         s.flush()
         tr = Transcript(video_id=video.id, language_code="en", segments=[], cleaned_segments=[],
-                        text="hello quantum world", fetched_at=datetime.now(UTC))
+                        fetched_at=datetime.now(UTC))
         s.add(tr)
         s.flush()
         s.add(TranscriptChunk(transcript_id=tr.id, seq=0, start_s=1.5, text="hello quantum world"))

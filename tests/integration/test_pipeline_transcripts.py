@@ -360,7 +360,7 @@ def test_reclean_restores_text_and_the_search_index(sim, corpus) -> None:
     good = transcripts[video.video_id]
     with corpus.db.write() as s:  # as if cleaned by an older, worse version
         s.execute(update(Transcript).where(Transcript.id == good.id).values(
-            text="garbledword", cleaned_timing=[0.0, 1.0, 11], cleaning_version=0))
+            cleaned_timing=[0.0, 1.0, 11], paragraph_breaks=None, cleaning_version=0))
         s.execute(delete(TranscriptChunk).where(TranscriptChunk.transcript_id == good.id))
         s.add(TranscriptChunk(transcript_id=good.id, seq=0, start_s=0.0, text="garbledword"))
     assert [h.video_id for h in corpus.db.query(search, "garbledword")] == [video.video_id]

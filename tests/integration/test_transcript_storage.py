@@ -14,7 +14,9 @@ from tubesensei.db.engine import Database, create_sync_engine
 from tubesensei.db.models import Channel, Transcript, TranscriptChunk, Video
 from tubesensei.db.schema import downgrade, upgrade
 from tubesensei.pipeline.cleaning import Segment, clean_segments
+from tubesensei.pipeline.transcripts import reclean, store_transcript
 from tubesensei.queries.search import search
+from tubesensei.youtube.transcripts import FetchedTranscript
 
 RAW = [
     [0.0, 2.5, "[Music]"],
@@ -110,39 +112,76 @@ def test_upgrade_converts_stored_transcripts_and_keeps_their_search(tmp_path: Pa
     check_downgraded(url)
 
 
-def test_a_transcript_takes_a_fraction_of_its_json(tmp_path: Path) -> None:
-    """Stored through the model, the raw segments are compressed and the cleaned ones are
-    timings only; both read back as they went in."""
+def test_a_stored_transcript_reads_back_whole_from_a_fraction_of_its_json(
+        tmp_path: Path) -> None:
+    """store_transcript keeps the raw segments packed, the cleaned ones as timings and the
+    text in its search passages only; all of it reads back as cleaning made it."""
     url = f"sqlite:///{tmp_path / 'new.db'}"
     upgrade(url)
-    raw = [[i * 2.0, 2.5, f"line {i // 2} of the rolling caption\nand the next {i}"]
-           for i in range(400)]
+    # Rolling two-line captions, and a sentence end before a long pause now and then.
+    raw = [(i * 2.0 + (3.0 if i % 50 == 49 else 0.0), 2.5,
+            f"line {i // 2} of the rolling caption\nand the next {i}"
+            + ("." if i % 50 == 48 else "")) for i in range(400)]
     cleaned = clean_segments(Segment(*s) for s in raw)
+    assert "\n\n" in cleaned.text
     db = Database(url)
     try:
         with db.write() as s:
             channel = Channel(youtube_channel_id="UC" + "b" * 22, title="t")
             s.add(channel)
             s.flush()
-            video = Video(youtube_video_id="ccccccccccc", channel_id=channel.id)
-            s.add(video)
-            s.flush()
-            s.execute(Transcript.__table__.insert().values(
-                video_id=video.id, language_code="en", segments=raw,
-                cleaned_timing=[x for c in cleaned.segments
-                                for x in (c.start, c.duration, len(c.text))],
-                text=cleaned.text))
+            s.add(Video(youtube_video_id="ccccccccccc", channel_id=channel.id))
+        store_transcript(db, FetchedTranscript("ccccccccccc", "en", "English", True, None,
+                                               raw))
         with db.read() as s:
             tr = s.execute(select(Transcript)).scalar_one()
-            assert tr.segments == raw and tr.segment_count == 400
+            assert tr.segments == [list(x) for x in raw] and tr.segment_count == 400
+            assert tr.text == cleaned.text
             assert tr.cleaned_segments == [[c.start, c.duration, c.text]
                                            for c in cleaned.segments]
         engine = create_sync_engine(url)
         with engine.connect() as conn:
             stored = conn.exec_driver_sql(
-                "SELECT length(segments) + length(cleaned_timing) FROM transcripts").scalar()
+                "SELECT length(segments) + length(cleaned_timing) + length(paragraph_breaks) "
+                "FROM transcripts").scalar()
+            names = {r[1] for r in conn.exec_driver_sql("PRAGMA table_info(transcripts)")}
         engine.dispose()
-        as_json = len(json.dumps(raw)) + len(json.dumps(tr.cleaned_segments))
+        assert "text" not in names and "cleaned_segments" not in names
+        as_json = len(json.dumps(raw)) + len(json.dumps(tr.cleaned_segments)) + len(tr.text)
         assert stored < as_json / 4
+        assert {h.video_id for h in db.query(search, '"line 7 of the rolling"')} == {
+            "ccccccccccc"}
+    finally:
+        db.dispose()
+
+
+def test_passages_that_do_not_give_the_text_back_are_rebuilt_from_it(
+        tmp_path: Path) -> None:
+    """Migration 0011 drops transcripts.text only once the passages hold it: a row whose
+    passages say something else (edited by hand) gets passages made from its text, one per
+    paragraph, and is left for the next reclean."""
+    url = f"sqlite:///{tmp_path / 'edited.db'}"
+    seed_at_0008(url)
+    upgrade(url, "0010")
+    engine = create_sync_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE transcript_chunks SET text = 'something else' "
+                             "WHERE transcript_id = 1")
+    engine.dispose()
+    _, text = _cleaned()
+    upgrade(url)
+    db = Database(url)
+    try:
+        with db.read() as s:
+            tr = s.get(Transcript, 1)
+            assert tr is not None
+            assert tr.text == text and tr.cleaning_version == 0
+        assert [h.video_id for h in db.query(search, "kettle")] == ["aaaaaaaaaaa"]
+        assert db.query(search, "something") == []
+        report = reclean(db)
+        assert report.transcripts == 2
+        with db.read() as s:
+            tr = s.get(Transcript, 1)
+            assert tr is not None and tr.text == text and tr.cleaning_version > 0
     finally:
         db.dispose()

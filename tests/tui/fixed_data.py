@@ -23,7 +23,7 @@ from tubesensei.db.models import (
     TranscriptChunk,
     Video,
 )
-from tubesensei.db.packed import timing_of
+from tubesensei.db.packed import paragraph_breaks, timing_of
 from tubesensei.db.schema import ensure_schema
 from tubesensei.youtube.quota import next_reset, quota_day
 
@@ -191,7 +191,8 @@ def seed_fixed(settings: Settings) -> None:
                                    for i in range(0, len(segments), 2))
                 conn.execute(insert(Transcript.__table__).values(
                     id=t_id, video_id=ids[vid], language_code="en", language="English",
-                    is_generated=False, segments=segments, cleaned_timing=timing_of(segments), text=text,
+                    is_generated=False, segments=segments, cleaned_timing=timing_of(segments),
+                    paragraph_breaks=paragraph_breaks(text, timing_of(segments)),
                     word_count=len(text.split()), char_count=len(text), cleaning_version=1,
                     fetched_at=_ago(200), created_at=_ago(200), updated_at=_ago(200)))
                 for seq in range(0, len(segments), 2):

@@ -25,7 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from tubesensei.db.packed import PackedJSON, split_cleaned, timing_of, unpack_json
+from tubesensei.db.packed import (
+    PackedJSON,
+    join_passages,
+    split_cleaned,
+    timing_of,
+    unpack_json,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -222,7 +228,8 @@ class Transcript(TimestampMixin, Base):
     cleaned_timing: Mapped[list[Any] | None] = mapped_column(PackedJSON)
     """[start, duration, characters, ...] per cleaned segment: their texts are cut out of
     ``text`` (see ``cleaned_segments``), not stored twice."""
-    text: Mapped[str] = mapped_column(Text, default="")
+    paragraph_breaks: Mapped[list[int] | None] = mapped_column(PackedJSON)
+    """Indexes of the cleaned segments a paragraph break follows (see ``text``)."""
     word_count: Mapped[int] = mapped_column(Integer, default=0)
     char_count: Mapped[int] = mapped_column(Integer, default=0)
     cleaning_version: Mapped[int] = mapped_column(Integer, default=0)
@@ -230,13 +237,21 @@ class Transcript(TimestampMixin, Base):
 
     video: Mapped[Video] = relationship(back_populates="transcripts")
     chunks: Mapped[list[TranscriptChunk]] = relationship(
-        back_populates="transcript", cascade="all, delete-orphan", passive_deletes=True
+        back_populates="transcript", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="TranscriptChunk.seq", lazy="selectin",
     )
+
+    @property
+    def text(self) -> str:
+        """The cleaned text: its search passages (``chunks``) joined, with the paragraph
+        breaks put back. It is not stored a second time."""
+        return join_passages([c.text for c in self.chunks], self.cleaned_timing or [],
+                             self.paragraph_breaks or [])
 
     @property
     def cleaned_segments(self) -> list[list[Any]]:
         """The cleaned segments [[start, duration, text], ...], cut out of ``text``."""
-        return split_cleaned(self.text or "", self.cleaned_timing or [])
+        return split_cleaned(self.text, self.cleaned_timing or [])
 
     @cleaned_segments.setter
     def cleaned_segments(self, segments: list[list[Any]]) -> None:

@@ -6,6 +6,10 @@ timings over the cleaned text.
   repeat every line once as they scroll, which is what deflate is good at. Reading accepts
   plain JSON too (bytes or text starting with ``[`` or ``{``), so a value written before the
   format changed still reads.
+* The cleaned text is not stored as such either: the search passages (transcript_chunks)
+  hold it, each the texts of consecutive cleaned segments joined by spaces; joined by
+  spaces in turn, with ``"\\n\\n"`` after the segments listed in ``paragraph_breaks``, they
+  are the text again (``join_passages``).
 * Cleaned segments are not stored as text: the cleaned text is exactly their texts joined by
   ``" "`` or ``"\\n\\n"`` (pipeline/cleaning.py ``build_text``; a cleaned segment's text holds
   no line break and starts with no space), so ``[start, duration, characters]`` per segment
@@ -21,7 +25,8 @@ from typing import Any
 
 from sqlalchemy import LargeBinary, TypeDecorator
 
-__all__ = ["PackedJSON", "pack_json", "split_cleaned", "timing_of", "unpack_json"]
+__all__ = ["PackedJSON", "join_passages", "pack_json", "paragraph_breaks", "split_cleaned",
+           "timing_of", "unpack_json"]
 
 # zlib level 6 (the default) packs raw segments to ~24% of their JSON at ~0.6 ms per
 # transcript; level 1 saves a fifth of that time for a fifth more bytes.
@@ -75,3 +80,41 @@ def split_cleaned(text: str, timing: Sequence[float | int]) -> list[list[Any]]:
         out.append([timing[i], timing[i + 1], text[pos:end]])
         pos = end + (2 if text.startswith("\n\n", end) else 1)
     return out
+
+
+def paragraph_breaks(text: str, timing: Sequence[float | int]) -> list[int]:
+    """Indexes of the cleaned segments (``timing_of`` them) that ``text`` follows with a
+    paragraph break."""
+    breaks: list[int] = []
+    pos = 0
+    for n, i in enumerate(range(0, len(timing) - 2, 3)):
+        pos += int(timing[i + 2])
+        if text.startswith("\n\n", pos):
+            breaks.append(n)
+            pos += 2
+        else:
+            pos += 1
+    return breaks
+
+
+def join_passages(passages: Sequence[str], timing: Sequence[float | int],
+                  breaks: Sequence[int]) -> str:
+    """The cleaned text from its search passages (in order), ``timing_of`` its segments and
+    its ``paragraph_breaks``."""
+    joined = " ".join(passages)
+    if not breaks:
+        return joined
+    ends: list[int] = []
+    pos = 0
+    for i in range(0, len(timing) - 2, 3):
+        pos += int(timing[i + 2])
+        ends.append(pos)
+        pos += 1
+    parts: list[str] = []
+    last = 0
+    for n in breaks:
+        if n < len(ends) and joined[ends[n]:ends[n] + 1] == " ":
+            parts.append(joined[last:ends[n]])
+            last = ends[n] + 1
+    parts.append(joined[last:])
+    return "\n\n".join(parts)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from tubesensei.config import Settings
 from tubesensei.db.engine import Database
 from tubesensei.db.models import UNAVAILABLE_REASONS, Transcript, TranscriptChunk, Video
-from tubesensei.db.packed import pack_json, timing_of
+from tubesensei.db.packed import pack_json, paragraph_breaks, timing_of
 from tubesensei.pipeline.cleaning import (
     CLEANING_VERSION,
     CleanedTranscript,
@@ -91,6 +91,7 @@ def chunk_segments(segments: Sequence[Segment]) -> list[tuple[float, str]]:
 def _transcript_row(fetched: FetchedTranscript, raw: Sequence[Sequence[Any]],
                     cleaned: CleanedTranscript, now: datetime) -> dict[str, Any]:
     """The transcripts row (without its video), its JSON packed before any lock is taken."""
+    timing = timing_of((s.start, s.duration, s.text) for s in cleaned.segments)
     return {
         "language_code": fetched.language_code,
         "language": fetched.language,
@@ -99,9 +100,9 @@ def _transcript_row(fetched: FetchedTranscript, raw: Sequence[Sequence[Any]],
         "chosen_by": fetched.chosen_by,
         "segments": pack_json(list(raw)),
         "segment_count": len(raw),
-        "cleaned_timing": pack_json(timing_of((s.start, s.duration, s.text)
-                                              for s in cleaned.segments)),
-        "text": cleaned.text,
+        "cleaned_timing": pack_json(timing),
+        # The text itself is its search passages' (see db/packed.py join_passages).
+        "paragraph_breaks": pack_json(paragraph_breaks(cleaned.text, timing)),
         "word_count": cleaned.word_count,
         "char_count": cleaned.char_count,
         "cleaning_version": CLEANING_VERSION,
@@ -261,16 +262,14 @@ def reclean(db: Database, *, everything: bool = False, batch: int = 200) -> Recl
                 new_segments = [[x.start, x.duration, x.text] for x in cleaned.segments]
                 if cleaned.text != tr.text or new_segments != tr.cleaned_segments:
                     changed += 1
-                    tr.text = cleaned.text
-                    tr.cleaned_segments = new_segments
+                    tr.cleaned_timing = timing = timing_of(new_segments)
+                    tr.paragraph_breaks = paragraph_breaks(cleaned.text, timing)
                     tr.word_count = cleaned.word_count
                     tr.char_count = cleaned.char_count
-                    s.execute(
-                        delete(TranscriptChunk).where(TranscriptChunk.transcript_id == tr.id)
-                    )
-                    s.add_all(
-                        TranscriptChunk(transcript_id=tr.id, seq=i, start_s=st, text=tx)
-                        for i, (st, tx) in enumerate(chunk_segments(cleaned.segments))
-                    )
+                    conn = s.connection()
+                    conn.execute(delete(_PASSAGES).where(_PASSAGES.c.transcript_id == tr.id))
+                    conn.execute(_INSERT_PASSAGES, [
+                        {"transcript_id": tr.id, "seq": i, "start_s": st, "text": tx}
+                        for i, (st, tx) in enumerate(chunk_segments(cleaned.segments))])
                 tr.cleaning_version = CLEANING_VERSION
     return RecleanReport(total, changed)
