@@ -149,7 +149,7 @@ def seed(engine: Engine, *, channels: int = 50, videos: int = 100_000,
             report.words += len(words)
             yield {"id": t_id, "video_id": n + 1, "language_code": "en", "language": "English",
                    "is_generated": bool(n % 2), "segments": segments,
-                   "cleaned_timing": timing_of(segments), "text": " ".join(words),
+                   "cleaned_timing": timing_of(segments),
                    "word_count": len(words), "char_count": 0, "cleaning_version": 1,
                    "fetched_at": now, "created_at": now, "updated_at": now}
 
