@@ -316,11 +316,14 @@ class ProcessingJob(Base):
         # read from the index alone.
         Index("ix_processing_jobs_status_queue_type", "status", "queue", "job_type",
               "error_class"),
-        Index("ix_processing_jobs_type_status", "job_type", "status"),
+        # jobs lists by type and status, newest first; counts by type and status.
+        Index("ix_processing_jobs_type_status_created", "job_type", "status", "created_at"),
         Index("ix_processing_jobs_session_status_type", "session_id", "status", "job_type"),
         Index("ix_processing_jobs_entity", "entity_id"),
         # completions by time ("done in the last minute", the TUI's throughput), and prune.
-        Index("ix_processing_jobs_status_finished", "status", "finished_at", "queue"),
+        # (started_at: the backlog's recent rate reads the index alone.)
+        Index("ix_processing_jobs_status_finished_started", "status", "finished_at", "queue",
+              "started_at"),
         Index("ix_processing_jobs_created_at", "created_at"),
         # jobs lists filtered by status or type, newest first, without sorting every match.
         Index("ix_processing_jobs_status_created", "status", "created_at"),
