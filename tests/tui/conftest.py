@@ -62,9 +62,12 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
             with system.engine.connect() as conn:
                 from sqlalchemy import text
 
-                words = conn.execute(text(
-                    "SELECT t.text FROM transcripts t JOIN videos v ON v.id = t.video_id "
-                    "WHERE v.youtube_video_id = :v"), {"v": manual[0]}).scalar_one().split()
+                words = " ".join(conn.execute(text(  # the passages hold the text
+                    "SELECT c.text FROM transcript_chunks c "
+                    "JOIN transcripts t ON t.id = c.transcript_id "
+                    "JOIN videos v ON v.id = t.video_id "
+                    "WHERE v.youtube_video_id = :v ORDER BY c.seq"),
+                    {"v": manual[0]}).scalars()).split()
         finally:
             system.close()
     word = next(w.strip(".,!?").lower() for w in words if len(w.strip(".,!?")) >= 6)
