@@ -14,8 +14,18 @@ Sections (each prints a table; everything goes to benchmarks/results/queue.json)
    slower than bare Huey.
 3. end-to-end: a simulated channel (1,000 videos, 50 ms latency, no rate limit): the real
    CLI, ``enqueue channel`` then ``run-consumer --burst`` with 1, 2, 4, 8 workers.
-4. consumer RSS after 1k and after 10k no-op jobs (target < 150 MB, growth < 10 %).
-5. ledger + queue file sizes per 10k jobs (database files including -wal).
+4. consumer RSS (8 workers) after 10k and after 100k no-op jobs (target <= 100 MB, growth
+   < 5 %; issue 16).
+5. ledger + queue file sizes per 10k jobs (database files including -wal), and after two
+   rounds of jobs each followed by a prune (target <= 25 MB per 10k jobs; issue 16).
+6. bulk work: ``enqueue batch --file`` of 100,000 video ids (the real CLI) while a consumer
+   (4 workers) drains no-op jobs; the CLI's time (target <= 10 s), the time until every
+   extract job exists (the batch jobs expanded by that consumer), and the consumer's no-op
+   rate meanwhile against its rate just before (target >= 50 %; issue 16).
+
+``measure(quick)`` gives the benchmark harness (benchmarks/run.py) the issue-16 target rows:
+no-op throughput and its cost against bare SqliteHuey (2), bulk work (6), memory (4) and
+files (5); quick sizes finish in well under a minute.
 
 The no-op job type is registered by benchmarks/queue_noop.py in this process and in the
 consumer subprocesses it starts; the product code knows nothing about it. Timestamps that
@@ -58,8 +68,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 MB = 1024 * 1024
 
 LATENCY_P50_MS, LATENCY_P99_MS, IDLE_CPU_PCT = 10.0, 50.0, 1.0
-THROUGHPUT_MIN, LEDGER_MAX_COST = 1000.0, 2.0
-RSS_MAX_MB, RSS_MAX_GROWTH_PCT = 150.0, 10.0
+THROUGHPUT_MIN, LEDGER_MAX_COST = 2000.0, 2.0
+RSS_MAX_MB, RSS_MAX_GROWTH_PCT, RSS_WORKERS = 100.0, 5.0, 8
+FILES_MAX_MB_PER_10K = 25.0
+BULK_MAX_S, BULK_MIN_RATE = 10.0, 0.5
 SUBMIT_CHUNK = 500  # jobs per submit call (discovery submits a page at a time: 50)
 
 
@@ -141,11 +153,13 @@ def restored_signals() -> Iterator[None]:
 class ConsumerProcess:
     """A consumer subprocess (benchmarks.queue_noop: run-consumer plus the no-op job type)."""
 
-    def __init__(self, env: dict[str, str], data_dir: Path, workers: int = 4) -> None:
+    def __init__(self, env: dict[str, str], data_dir: Path, workers: int = 4,
+                 queues: Sequence[str] = ()) -> None:
         self.data_dir = data_dir
         self.log = open(data_dir / "consumer.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [PY, "-m", "benchmarks.queue_noop", "--workers", str(workers)],
+            [PY, "-m", "benchmarks.queue_noop", "--workers", str(workers),
+             *(arg for q in queues for arg in ("--queue", q))],
             env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
         )
 
@@ -578,11 +592,12 @@ def print_e2e(r: dict[str, Any]) -> None:
 # -- 4. memory ------------------------------------------------------------------------
 
 
-def bench_rss(root: Path, first: int, total: int) -> dict[str, Any]:
+def bench_rss(root: Path, first: int, total: int, workers: int = RSS_WORKERS
+              ) -> dict[str, Any]:
     data = root / "rss"
     env = bench_env(data)
     settings = settings_for(env)
-    consumer = ConsumerProcess(env, data, workers=4)
+    consumer = ConsumerProcess(env, data, workers=workers)
     system = None
     points = []
     try:
@@ -610,6 +625,7 @@ def bench_rss(root: Path, first: int, total: int) -> dict[str, Any]:
     first_rss, last_rss = points[1]["rss"], points[-1]["rss"]
     growth = (last_rss - first_rss) / first_rss * 100
     return {"points": points, "growth_pct": round(growth, 2), "consumer_exit_code": code,
+            "workers": workers,
             "targets": {"rss_mb": RSS_MAX_MB, "growth_pct": RSS_MAX_GROWTH_PCT},
             "meets_targets": {"rss": last_rss / MB < RSS_MAX_MB,
                               "growth": growth < RSS_MAX_GROWTH_PCT}}
@@ -618,7 +634,8 @@ def bench_rss(root: Path, first: int, total: int) -> dict[str, Any]:
 def print_rss(r: dict[str, Any]) -> None:
     m = r["meets_targets"]
     print_table(
-        f"4. consumer RSS (subprocess, 4 workers, jobs submitted in {SUBMIT_CHUNK}s while it "
+        f"4. consumer RSS (subprocess, {r['workers']} workers, jobs submitted in {SUBMIT_CHUNK}s "
+        f"while it "
         f"runs): {'ok' if m['rss'] else 'MISS'} < {RSS_MAX_MB:g} MB, "
         f"{'ok' if m['growth'] else 'MISS'} growth {r['growth_pct']:.1f} % < "
         f"{RSS_MAX_GROWTH_PCT:g} %",
@@ -670,6 +687,195 @@ def print_files(r: dict[str, Any]) -> None:
     )
 
 
+def prune_finished(system: Any) -> int:
+    """What the daily prune does once the retention has passed: finished jobs deleted."""
+    from sqlalchemy import delete
+
+    with system.engine.begin() as conn:
+        return conn.execute(delete(JOBS).where(
+            JOBS.c.status.in_(("completed", "failed", "cancelled")))).rowcount
+
+
+def bench_files(root: Path, k: int, rounds: int = 2) -> dict[str, Any]:
+    """``rounds`` times: submit ``k`` no-op jobs, drain them (Consumer, 4 workers, burst),
+    prune; the files (with -wal/-shm, connections closed) after each round."""
+    from tubesensei.jobs.consumer import Consumer
+
+    data = root / "files"
+    env = bench_env(data)
+    settings = settings_for(env)
+    db, queue_db = data / "tubesensei.db", data / "queue.db"
+    empty = file_bytes(db) + file_bytes(queue_db)
+    after: list[int] = []
+    for n in range(rounds):
+        system = new_system(settings)
+        try:
+            for part in chunks([noop_spec(f"files-{n}-{i}") for i in range(k)], SUBMIT_CHUNK):
+                system.submit(part)
+            with restored_signals():
+                Consumer(system, workers=4, burst=True, burst_wait=0, grace_seconds=5).run()
+            prune_finished(system)
+        finally:
+            system.close()
+        after.append(file_bytes(db) + file_bytes(queue_db))
+    per10k = (max(after) - empty) * 10_000 / k
+    return {"jobs_per_round": k, "rounds": rounds, "empty_bytes": empty,
+            "after_each_round_bytes": after, "per_10k_bytes": round(per10k),
+            "target_mb": FILES_MAX_MB_PER_10K,
+            "meets_target": per10k / MB <= FILES_MAX_MB_PER_10K}
+
+
+# -- 6. bulk work ---------------------------------------------------------------------
+
+
+def _completed_noops(conn: sqlite3.Connection) -> int:
+    return conn.execute("select count(*) from processing_jobs where job_type = 'bench_noop' "
+                        "and status = 'completed'").fetchone()[0]
+
+
+def _extract_jobs(conn: sqlite3.Connection) -> int:
+    return conn.execute("select count(*) from processing_jobs "
+                        "where job_type = 'extract_transcript'").fetchone()[0]
+
+
+def bench_bulk(root: Path, videos: int, backlog: int, idle_s: float = 3.0,
+               timeout: float = 600.0) -> dict[str, Any]:
+    """``enqueue batch --file`` (the CLI) of ``videos`` ids while a consumer (4 workers,
+    queues discovery + batch) drains a backlog of no-op jobs on ``discovery``."""
+    from benchmarks.queue_noop import QUEUE_ENV
+
+    data = root / "bulk"
+    env = bench_env(data, **{QUEUE_ENV: "discovery"})
+    settings = settings_for(env)
+    ids_file = data / "ids.txt"
+    ids_file.write_text("".join(f"b{i:010d}\n" for i in range(videos)), encoding="utf-8")
+    register("discovery")
+    system = new_system(settings)
+    try:
+        for part in chunks([noop_spec(f"bulk-{i}") for i in range(backlog)], 5_000):
+            system.submit(part)
+    finally:
+        system.close()
+        register()
+    consumer = ConsumerProcess(env, data, workers=4, queues=("discovery", "batch"))
+    conn = sqlite3.connect(data / "tubesensei.db", timeout=30)
+    try:
+        consumer.wait_ready()
+        time.sleep(0.5)
+        n0, t0 = _completed_noops(conn), time.monotonic()
+        time.sleep(idle_s)
+        n1, t1 = _completed_noops(conn), time.monotonic()
+        idle_rate = (n1 - n0) / (t1 - t0)
+        started = time.monotonic()
+        cli = subprocess.run([CLI, "enqueue", "batch", "--file", str(ids_file), "--name",
+                              "bulk"], env=env, cwd=data, capture_output=True, text=True,
+                             check=False)
+        cli_s = time.monotonic() - started
+        if cli.returncode != 0:
+            raise RuntimeError(f"enqueue batch failed: {cli.stderr.strip()}")
+        deadline = started + timeout
+        while _extract_jobs(conn) < videos:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {_extract_jobs(conn):,} of {videos:,} extract jobs "
+                                   f"after {timeout:g} s")
+            time.sleep(0.05)
+        expanded_s = time.monotonic() - started
+        n2 = _completed_noops(conn)
+        if n2 >= backlog:
+            raise RuntimeError("the no-op backlog ran out during the bulk work: make it bigger")
+        busy_rate = (n2 - n1) / (time.monotonic() - t1)
+    finally:
+        conn.close()
+        code = consumer.stop()
+    ratio = busy_rate / idle_rate if idle_rate else 0.0
+    return {"videos": videos, "cli_s": round(cli_s, 2), "expanded_s": round(expanded_s, 2),
+            "idle_rate": round(idle_rate), "busy_rate": round(busy_rate),
+            "rate_ratio": round(ratio, 3), "cli_stdout": cli.stdout.strip(),
+            "consumer_exit_code": code,
+            "targets": {"cli_s": BULK_MAX_S, "rate_ratio": BULK_MIN_RATE},
+            "meets_targets": {"cli": cli_s <= BULK_MAX_S, "expanded": expanded_s <= BULK_MAX_S,
+                              "rate": ratio >= BULK_MIN_RATE}}
+
+
+def print_bulk(r: dict[str, Any]) -> None:
+    m = r["meets_targets"]
+    print_table(
+        f"6. bulk: `enqueue batch --file` of {r['videos']:,} ids while a consumer (4 workers) "
+        f"drains no-op jobs: CLI {'ok' if m['cli'] else 'MISS'} <= {BULK_MAX_S:g} s, rate "
+        f"{'ok' if m['rate'] else 'MISS'} >= {BULK_MIN_RATE:.0%} of idle",
+        ["videos", "CLI s", "all extract jobs exist after s", "no-op jobs/s before",
+         "no-op jobs/s meanwhile", "ratio"],
+        [[f"{r['videos']:,}", f"{r['cli_s']:.2f}", f"{r['expanded_s']:.2f}",
+          f"{r['idle_rate']:,}", f"{r['busy_rate']:,}", f"{r['rate_ratio']:.0%}"]],
+    )
+
+
+# -- the benchmark harness's rows -------------------------------------------------------
+
+
+def measure(quick: bool) -> list[dict[str, Any]]:
+    """Issue 16's job-system targets as rows for benchmarks/run.py."""
+    register()
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="tubesensei-qbench-") as tmp:
+        root = Path(tmp)
+        configure_logging(level="INFO", fmt="json", file=root / "bench.log")
+        tp, _sizes = bench_throughput(root, k=2_000 if quick else 10_000, reps=1 if quick else 3)
+        med, cost = tp["median_jobs_per_s"], tp["ledger_cost_factor"]["vs_huey_consumer"]
+        ledger = tp["runs"]["ledger"]
+        rows.append({
+            "target": "ledger no-op jobs/s", "measured": med["ledger"], "unit": "jobs/s",
+            "goal": f">= {THROUGHPUT_MIN:,.0f}", "met": med["ledger"] >= THROUGHPUT_MIN,
+            "detail": (f"{tp['jobs']:,} jobs, bulk submit then Consumer(workers=4, burst), "
+                       f"median of {tp['reps']}; steady "
+                       f"{statistics.median(x['steady_jobs_per_s'] for x in ledger):,.0f}/s "
+                       "after the start-up reap")})
+        rows.append({
+            "target": "ledger cost vs bare SqliteHuey", "measured": cost, "unit": "x",
+            "goal": f"<= {LEDGER_MAX_COST:g}", "met": cost <= LEDGER_MAX_COST,
+            "detail": (f"bare SqliteHuey (its consumer, 4 threads) "
+                       f"{med['bare_huey_consumer']:,.0f}/s, ledger {med['ledger']:,.0f}/s, "
+                       f"same run")})
+        bulk = bench_bulk(root, videos=20_000 if quick else 100_000,
+                          backlog=30_000 if quick else 100_000, idle_s=2.0 if quick else 3.0)
+        note = " (quick: 20,000 ids; the target is for 100,000)" if quick else ""
+        rows.append({
+            "target": "enqueue batch of 100,000 ids (CLI)", "measured": bulk["cli_s"],
+            "unit": "s", "goal": f"<= {BULK_MAX_S:g}",
+            "met": None if quick else bulk["meets_targets"]["cli"],
+            "detail": (f"{bulk['videos']:,} ids from a file{note}; every extract job existed "
+                       f"after {bulk['expanded_s']:.1f} s (batch jobs expanded by the busy "
+                       "consumer)")})
+        rows.append({
+            "target": "consumer rate during enqueue batch", "measured": bulk["rate_ratio"],
+            "unit": "x idle", "goal": f">= {BULK_MIN_RATE:g}",
+            "met": bulk["meets_targets"]["rate"],
+            "detail": (f"no-op jobs/s {bulk['idle_rate']:,} before, {bulk['busy_rate']:,} from "
+                       "the CLI's start until every extract job existed (4 workers)")})
+        rss = bench_rss(root, first=1_000 if quick else 10_000,
+                        total=5_000 if quick else 100_000)
+        first, last = rss["points"][1], rss["points"][-1]
+        rows.append({
+            "target": f"consumer RSS, {RSS_WORKERS} workers", "measured": round(last["rss"] / MB, 1),
+            "unit": "MB", "goal": f"<= {RSS_MAX_MB:g}", "met": last["rss"] / MB <= RSS_MAX_MB,
+            "detail": f"after {last['jobs']:,} no-op jobs"
+                      + (" (quick; the target is after 100,000)" if quick else "")})
+        rows.append({
+            "target": "consumer RSS growth", "measured": rss["growth_pct"], "unit": "%",
+            "goal": f"< {RSS_MAX_GROWTH_PCT:g}", "met": rss["meets_targets"]["growth"],
+            "detail": (f"{first['rss'] / MB:.1f} MB after {first['jobs']:,} jobs -> "
+                       f"{last['rss'] / MB:.1f} MB after {last['jobs']:,}")})
+        files = bench_files(root, k=2_000 if quick else 10_000)
+        rows.append({
+            "target": "queue + ledger files per 10k jobs", "measured":
+                round(files["per_10k_bytes"] / MB, 2), "unit": "MB",
+            "goal": f"<= {FILES_MAX_MB_PER_10K:g}", "met": files["meets_target"],
+            "detail": (f"{files['rounds']} rounds of {files['jobs_per_round']:,} no-op jobs, "
+                       "each drained and pruned; largest size after a round, less the empty "
+                       "files")})
+    return rows
+
+
 # -- main -----------------------------------------------------------------------------
 
 
@@ -679,7 +885,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--idle", type=float, default=None,
                         help="seconds of idleness before the last latency sample "
                              "(default 120, 10 with --quick)")
-    parser.add_argument("--only", default="1,2,3,4,5", help="sections to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="sections to run, e.g. 1,3")
     args = parser.parse_args(argv)
     quick = args.quick
     only = {int(s) for s in args.only.split(",") if s.strip()}
@@ -714,9 +920,21 @@ def main(argv: list[str] | None = None) -> None:
             results["end_to_end"] = r
             print_e2e(r)
         if 4 in only:
-            r = bench_rss(root, first=1_000, total=2_000 if quick else 10_000)
+            r = bench_rss(root, first=1_000 if quick else 10_000,
+                          total=5_000 if quick else 100_000)
             results["rss"] = r
             print_rss(r)
+        if 5 in only:
+            r = bench_files(root, k=2_000 if quick else 10_000)
+            results["files_pruned"] = r
+            print(f"5b. files after {r['rounds']} rounds of {r['jobs_per_round']:,} jobs, each "
+                  f"pruned: {r['per_10k_bytes'] / MB:.2f} MB per 10k jobs "
+                  f"({'ok' if r['meets_target'] else 'MISS'} <= {FILES_MAX_MB_PER_10K:g} MB)")
+        if 6 in only:
+            r = bench_bulk(root, videos=20_000 if quick else 100_000,
+                           backlog=30_000 if quick else 100_000)
+            results["bulk"] = r
+            print_bulk(r)
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     results["load_avg_after"] = os.getloadavg()
     path = write_results("queue", results)

@@ -225,11 +225,12 @@ def test_workers_show_the_caps_that_scaling_changes(run_cli, sim, tmp_path: Path
                 if row["threads"] == 8:
                     break
                 time.sleep(0.1)
-            assert row["concurrency"] == {"discovery": 4, "transcripts": 8, "batch": 4}
+            # batch starts at 1 (registry.QUEUE_CAPS: one writer at a time on SQLite)
+            assert row["concurrency"] == {"discovery": 4, "transcripts": 8, "batch": 1}
             assert row["threads"] == 8  # the threads that serve the caps shown
             table = ok(run_cli("workers"))
             assert "caps (jobs at once)" in table
-            assert "discovery 4 · transcripts 8 · batch 4" in table
+            assert "discovery 4 · transcripts 8 · batch 1" in table
             assert "at most limits.max_concurrent_jobs (10)" in table
             over = run_cli("workers", "scale", "transcripts", "20")
             assert over.exit_code == 0 and "transcripts: 20 at once" in over.stdout

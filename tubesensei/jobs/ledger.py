@@ -160,6 +160,22 @@ class GroupCommit:
         return op.outcome()
 
 
+    def exclusive(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn`` (its own transaction) while no batch is being written, and hold the
+        batches back until it ends: threads of this process then never meet on SQLite's
+        lock, whose busy handler sleeps (1, 2, 5, 10 ms...) before it looks again."""
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._writing = True
+        try:
+            return fn()
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class _Op:
     __slots__ = ("done", "error", "fn", "result")
 
@@ -208,6 +224,12 @@ class Ledger:
         """
         if not specs:
             return []
+        if not self._pg:
+            return self.group.exclusive(lambda: self._create_many(specs, mark_videos_queued))
+        return self._create_many(specs, mark_videos_queued)
+
+    def _create_many(self, specs: Sequence[JobSpec], mark_videos_queued: bool
+                     ) -> list[Created]:
         now = now_utc()
         out: list[Created] = []
         with self._writer.begin() as conn:

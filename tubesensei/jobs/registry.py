@@ -70,3 +70,10 @@ JOB_TYPE_NAMES: tuple[str, ...] = tuple(JOB_TYPES)
 
 def job_type(name: str) -> JobType:
     return JOB_TYPES[name]
+
+
+# Default concurrency caps below --workers. A batch job writes one transaction of extract jobs
+# after another: SQLite takes one writer at a time, so a second thread on batch jobs gains
+# nothing and takes the other queues' threads and write lock (``workers scale batch N``
+# changes it on a running consumer).
+QUEUE_CAPS: dict[str, int] = {BATCH: 1}

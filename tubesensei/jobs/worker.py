@@ -1,7 +1,8 @@
 """The worker threads of one consumer: which queue a thread takes its next message from, and
 the loop that runs it (Huey's ``Worker``, for several queues with per-queue caps).
 
-Every queue has a concurrency cap (default: the ``--workers`` value); the pool runs as many
+Every queue has a concurrency cap (default: the ``--workers`` value; ``batch`` 1, see
+registry.QUEUE_CAPS); the pool runs as many
 threads as the largest cap (at most ``limits.max_concurrent_jobs``), and each thread takes
 the next message from the queues in turn, skipping a queue that is at its cap, paused,
 behind an open breaker, or (transcripts) waiting for the rate limit. When a breaker's
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tubesensei.jobs.diskspace import is_disk_full
-from tubesensei.jobs.registry import TRANSCRIPTS
+from tubesensei.jobs.registry import QUEUE_CAPS, TRANSCRIPTS
 from tubesensei.jobs.runner import Executor, InFlight
 from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import RepeatedErrors, get_logger
@@ -34,7 +35,7 @@ class WorkerPool:
         self.executor = executor
         self.queues = list(queues)
         self.max_threads = max_threads
-        self.concurrency = {q: threads for q in self.queues}
+        self.concurrency = {q: min(threads, QUEUE_CAPS.get(q, threads)) for q in self.queues}
         self._idle = threading.Condition()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
