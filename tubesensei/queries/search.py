@@ -21,13 +21,13 @@ term, every passage in the corpus that holds it (its IDF: a pass over the term's
 So a query first walks its newest matches by chunk id, scoring nothing, up to TOTAL_CAP + 1
 (the total: exact, or "10,000+" past the cap, a MatchCount that says so), then:
 - up to RANK_POOL matches: all of them ranked by bm25;
-- a query of at most MAX_SCORED_TERMS single words (each word's IDF is one doclist's count):
-  all of its matches ranked, or past TOTAL_CAP its newest RANK_POOL;
-- any other query (a phrase, more words: the IDF alone is a pass over every position of
-  their words, ~30 ms for a phrase of stop words) with more matches lists its newest first.
-Either way a page costs ~10-30 ms on a 300k-passage corpus where a word in every passage took
-200-400 ms (benchmarks/queries); the page of a phrase of stop words, a pass over its newest
-10,000 matches at most.
+- more, and one word, or two that are neither in more than WORD_SCORE_LIMIT passages (each
+  word's IDF is a count of its doclist, ~10 ms for a word in every passage of 300k): its
+  newest RANK_POOL ranked;
+- more, and any other query (a phrase, more or commoner words: the IDF alone is a pass
+  over their doclists, ~30 ms for a phrase of stop words): its newest first.
+Either way a page costs ~5-25 ms on a 300k-passage corpus where a word in every passage took
+200-400 ms (benchmarks/queries).
 ``limit=None`` (--json, export) ranks every match. PostgreSQL takes the very same candidates
 and order rules (ts_rank_cd for bm25), so both databases give one answer.
 """
@@ -57,10 +57,12 @@ _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 TOTAL_CAP = 10_000
 """Matches counted at most: past it the total is "10,000+" (MatchCount.capped)."""
 RANK_POOL = 2_000
-"""Matches always ranked; past TOTAL_CAP, a query cheap to score is ranked over its newest
-this many, and past this many any other lists its newest first."""
-MAX_SCORED_TERMS = 3
-"""A query of at most this many single words is cheap to score (see the module's doc)."""
+"""Matches ranked at most: past this many, a query cheap to score is ranked over its newest
+this many, any other lists its newest first."""
+MAX_SCORED_TERMS = 2
+"""A query of at most this many single words may be cheap to score (see _cheap_to_score)."""
+WORD_SCORE_LIMIT = 30_000
+"""Two words are cheap to score when neither is in more passages than this."""
 
 
 class MatchCount(int):
@@ -222,7 +224,7 @@ def _filters(
 # The transcripts of a channel are fetched together after its discovery, so their chunks
 # are mostly near each other; either way, the IN test above decides.
 _CHANNEL_CHUNKS = text("""
-    SELECT min(c.id), max(c.id) FROM videos v
+    SELECT min(c.id), max(c.id), count(*) FROM videos v
     JOIN transcripts t ON t.video_id = v.id
     JOIN transcript_chunks c ON c.transcript_id = t.id
     WHERE v.channel_id = :channel_pk""")
@@ -351,10 +353,12 @@ def search_page(
     else:
         params["match"] = build_match(query)
         if channel_pk is not None:
-            lo, hi = s.execute(_CHANNEL_CHUNKS, {"channel_pk": channel_pk}).one()
+            lo, hi, chunks = s.execute(_CHANNEL_CHUNKS, {"channel_pk": channel_pk}).one()
             if lo is None:  # nothing stored from this channel
                 return [], MatchCount(0)
             params.update(lo=lo, hi=hi)
+            if chunks == hi - lo + 1 and since is None and until is None:
+                filtered = ""  # every id of the stretch is the channel's: no lookup per match
     total: MatchCount | None = None
     newest_first = False
     if limit is not None:
@@ -366,8 +370,8 @@ def search_page(
             params).scalar_one()
         total = MatchCount(min(found, TOTAL_CAP), capped=found > TOTAL_CAP)
         if found > RANK_POOL:
-            newest_first = not _cheap_to_score(terms)
-            if total.capped and not newest_first:  # the newest RANK_POOL: ids above the next
+            newest_first = not _cheap_to_score(s, terms, postgres)
+            if not newest_first:  # rank the newest RANK_POOL: the ids above the next one's
                 floor = s.execute(_statement(
                     f"{newest} LIMIT 1 OFFSET {RANK_POOL}", params), params).scalar()
                 if floor is not None:
@@ -395,11 +399,26 @@ def _tokens(term: str) -> int:
     return count
 
 
-def _cheap_to_score(terms: Terms) -> bool:
-    """Whether bm25 costs little on a query past the cap: a few single words (each word's
-    IDF is a count of one doclist; a phrase's needs every position of its words)."""
+def _cheap_to_score(s: Session, terms: Terms, postgres: bool) -> bool:
+    """Whether bm25 costs little on a query with many matches: one word (its IDF is a count
+    of one doclist, ~10 ms for a word in every passage of 300k), or two that are neither in
+    more than WORD_SCORE_LIMIT passages. A phrase's IDF needs every position of its words."""
     every = terms.include + terms.exclude
-    return len(every) <= MAX_SCORED_TERMS and all(_tokens(t) == 1 for t in every)
+    if len(every) > MAX_SCORED_TERMS or any(_tokens(t) != 1 for t in every):
+        return False
+    return len(every) == 1 or all(_passages_with(s, t, postgres) <= WORD_SCORE_LIMIT
+                                  for t in every)
+
+
+def _passages_with(s: Session, word: str, postgres: bool) -> int:
+    """Passages holding ``word``, counted up to WORD_SCORE_LIMIT + 1 (a doclist walk)."""
+    if postgres:
+        sql = (f"SELECT count(*) FROM (SELECT 1 FROM transcript_chunks c WHERE c.tsv @@ "
+               f"phraseto_tsquery('{TS_CONFIG}', :w) LIMIT {WORD_SCORE_LIMIT + 1}) words")
+        return int(s.execute(text(sql), {"w": word}).scalar_one())
+    sql = ("SELECT count(*) FROM (SELECT rowid FROM transcript_chunks_fts WHERE "
+           f"transcript_chunks_fts MATCH :w LIMIT {WORD_SCORE_LIMIT + 1})")
+    return int(s.execute(text(sql), {"w": _quote(word)}).scalar_one())
 
 
 def _hits(s: Session, ranked: list[Any]) -> list[SearchHit]:
