@@ -21,9 +21,11 @@ is due within ``burst_wait`` seconds.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -46,6 +48,28 @@ from tubesensei.queries.jobs import waiting_summary
 from tubesensei.queries.state import QueueStatus
 
 log = get_logger("tubesensei.consumer")
+
+
+MALLOC_ARENAS = 2
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas (as MALLOC_ARENA_MAX does) before the worker threads start.
+
+    glibc gives threads that allocate at the same time arenas of their own, up to eight per
+    core, and memory freed in one arena is not reused by another: with 8 workers a
+    consumer's RSS grew by a few MB per thread of fragments (SQLite's page caches, result
+    rows). Python's own objects live in pymalloc's pools either way; the threads mostly wait
+    for the database or the GIL, so fewer arenas cost nothing measurable. Skipped when
+    MALLOC_ARENA_MAX is set, and off glibc (no mallopt)."""
+    if not sys.platform.startswith("linux") or os.environ.get("MALLOC_ARENA_MAX"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_ARENA_MAX, arenas))
 
 
 @dataclass
@@ -118,6 +142,7 @@ class Consumer:
 
     def start(self) -> None:
         self._started = time.monotonic()
+        limit_malloc_arenas()
         if self.metrics_port is not None:  # first: a port problem must leave nothing behind
             self.metrics_server = self._serve_metrics()
         system = self.system

@@ -30,7 +30,6 @@ from typing import Any
 
 import httplib2
 import structlog
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from tubesensei.youtube import quota
@@ -442,6 +441,10 @@ class DataApiClient:
     def _service(self) -> Any:
         service = getattr(self._local, "service", None)
         if service is None:
+            # Imported on first use: googleapiclient.discovery is 11 MB of a process that
+            # may never call the Data API (a consumer of transcripts of stored videos).
+            from googleapiclient.discovery import build
+
             http = build_api_http(self._endpoint, self._timeout)
             service = build(
                 "youtube", "v3",
