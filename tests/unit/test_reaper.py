@@ -104,3 +104,26 @@ def test_a_forced_scan_finds_orphans_even_when_the_counts_match(system, db) -> N
     _age(db, b, updated=ORPHAN_GRACE_SECONDS + 5)  # two messages for a, none for b
     assert reap(system).requeued == []  # 2 waiting, 2 messages: the cheap check is satisfied
     assert reap(system, force_orphan_scan=True).requeued == [b]
+
+
+def test_a_shortfall_that_goes_away_is_not_a_lost_message(system, db, monkeypatch) -> None:
+    """A message a worker has just taken (not yet claimed) makes the queue one short for a
+    moment: the reaper counts again before it reads every message, and reads them only when
+    the shortfall stays."""
+    from tubesensei.jobs import reaper
+
+    lost, taken = (c.job_id for c in system.enqueue_videos(["vid00000001", "vid00000002"]))
+    storage = system.queues.hueys["transcripts"].storage
+    storage.flush_queue()
+    system.send([("extract_transcript", taken, 0, None)])
+    for job_id in (lost, taken):
+        _age(db, job_id, updated=ORPHAN_GRACE_SECONDS + 5)
+    real = system.queues.messages
+    looks: list[str] = []
+    monkeypatch.setattr(system.queues, "messages",
+                        lambda queue: looks.append(queue) or real(queue))
+    counts = iter([{"transcripts": 2}, {"transcripts": 1}])  # the taken job was claimed
+    monkeypatch.setattr(reaper.Q, "active_counts", lambda s: next(counts, {"transcripts": 1}))
+    assert reap(system).requeued == [] and looks == []  # transient: no scan
+    monkeypatch.undo()
+    assert reap(system).requeued == [lost]  # still short on every look: the lost one found
