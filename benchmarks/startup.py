@@ -152,8 +152,8 @@ def rows_of(r: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def measure(quick: bool) -> list[dict[str, Any]]:
-    """Target rows for benchmarks/run.py (quick: 5 runs of each command, else 15)."""
-    return rows_of(run(runs=5 if quick else 15))
+    """Target rows for benchmarks/run.py (quick: 3 runs of each command, else 15)."""
+    return rows_of(run(runs=3 if quick else 15))
 
 
 def main(argv: list[str] | None = None) -> None:
