@@ -130,9 +130,10 @@ def measure_queue(videos: int) -> dict[str, Any]:
 
 
 def measure(quick: bool) -> list[dict[str, Any]]:
-    """The benchmark harness's rows: a 20,000-video channel through the queue (both modes:
-    it is the target, and it takes seconds)."""
-    run = measure_queue(QUEUE_VIDEOS)
+    """The benchmark harness's row: a 20,000-video channel through the queue (quick: 5,000,
+    not judged against the 20,000-video target)."""
+    videos = 5_000 if quick else QUEUE_VIDEOS
+    run = measure_queue(videos)
     extracts = sum(n for k, n in run["jobs"].items() if k.startswith("extract_transcript:"))
     ok = (run["exit_code"] == 0 and run["videos"] == run["public_videos"]
           and run["jobs"].get("discover_channel:completed") == 1)
@@ -140,8 +141,9 @@ def measure(quick: bool) -> list[dict[str, Any]]:
         "target": f"discovery of a {QUEUE_VIDEOS:,}-video channel through the queue",
         "measured": round(run["seconds"], 2), "unit": "s",
         "goal": f"<= {QUEUE_TARGET_SECONDS:g}",
-        "met": ok and run["seconds"] <= QUEUE_TARGET_SECONDS,
-        "detail": (f"enqueue channel + run-consumer --burst (CLI, simulator at zero latency): "
+        "met": None if quick else ok and run["seconds"] <= QUEUE_TARGET_SECONDS,
+        "detail": (f"{videos:,}-row channel{' (quick)' if quick else ''}: enqueue channel + "
+                   f"run-consumer --burst (CLI, simulator at zero latency): "
                    f"{run['videos']:,} videos stored, {extracts:,} transcript jobs queued; the "
                    f"discovery job itself {run['job_seconds']:.1f} s"
                    + ("" if ok else f"; INCOMPLETE: {run['jobs']}, exit {run['exit_code']}")),

@@ -820,7 +820,7 @@ def measure(quick: bool) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="tubesensei-qbench-") as tmp:
         root = Path(tmp)
         configure_logging(level="INFO", fmt="json", file=root / "bench.log")
-        tp, _sizes = bench_throughput(root, k=2_000 if quick else 10_000, reps=1 if quick else 3)
+        tp, _sizes = bench_throughput(root, k=1_500 if quick else 10_000, reps=1 if quick else 3)
         med, cost = tp["median_jobs_per_s"], tp["ledger_cost_factor"]["vs_huey_consumer"]
         ledger = tp["runs"]["ledger"]
         rows.append({
@@ -836,9 +836,9 @@ def measure(quick: bool) -> list[dict[str, Any]]:
             "detail": (f"bare SqliteHuey (its consumer, 4 threads) "
                        f"{med['bare_huey_consumer']:,.0f}/s, ledger {med['ledger']:,.0f}/s, "
                        f"same run")})
-        bulk = bench_bulk(root, videos=20_000 if quick else 100_000,
-                          backlog=30_000 if quick else 100_000, idle_s=2.0 if quick else 3.0)
-        note = " (quick: 20,000 ids; the target is for 100,000)" if quick else ""
+        bulk = bench_bulk(root, videos=10_000 if quick else 100_000,
+                          backlog=20_000 if quick else 100_000, idle_s=1.5 if quick else 3.0)
+        note = " (quick: 10,000 ids; the target is for 100,000)" if quick else ""
         rows.append({
             "target": "enqueue batch of 100,000 ids (CLI)", "measured": bulk["cli_s"],
             "unit": "s", "goal": f"<= {BULK_MAX_S:g}",
@@ -853,7 +853,7 @@ def measure(quick: bool) -> list[dict[str, Any]]:
             "detail": (f"no-op jobs/s {bulk['idle_rate']:,} before, {bulk['busy_rate']:,} from "
                        "the CLI's start until every extract job existed (4 workers)")})
         rss = bench_rss(root, first=1_000 if quick else 10_000,
-                        total=5_000 if quick else 100_000)
+                        total=3_000 if quick else 100_000)
         first, last = rss["points"][1], rss["points"][-1]
         rows.append({
             "target": f"consumer RSS, {RSS_WORKERS} workers", "measured": round(last["rss"] / MB, 1),
@@ -865,7 +865,7 @@ def measure(quick: bool) -> list[dict[str, Any]]:
             "goal": f"< {RSS_MAX_GROWTH_PCT:g}", "met": rss["meets_targets"]["growth"],
             "detail": (f"{first['rss'] / MB:.1f} MB after {first['jobs']:,} jobs -> "
                        f"{last['rss'] / MB:.1f} MB after {last['jobs']:,}")})
-        files = bench_files(root, k=2_000 if quick else 10_000)
+        files = bench_files(root, k=1_000 if quick else 10_000)
         rows.append({
             "target": "queue + ledger files per 10k jobs", "measured":
                 round(files["per_10k_bytes"] / MB, 2), "unit": "MB",
