@@ -344,3 +344,45 @@ def test_a_failed_group_fails_every_statement_in_it(ledger: Ledger) -> None:
     with pytest.raises(RuntimeError, match="disk I/O"):
         group.run(boom)
     assert group.run(lambda conn: 7) == 7  # the next batch is fine
+
+
+@pytest.mark.parametrize("result", [{"t": 1.5, "n": [1, "x"]}, None])
+def test_the_sqlite_hot_path_writes_rows_as_the_core_statements_do(ledger: Ledger, db,
+                                                                     result) -> None:
+    """claim/complete run plain SQL on SQLite (GroupCommit): the rows must be byte for byte
+    what the Core statements write (timestamps, JSON, counters), and read back the same."""
+    import sqlite3
+
+    from tubesensei.jobs.ledger import _CLAIM, _COMPLETE
+
+    fast, core = (c.job_id for c in ledger.create_many(
+        [spec(entity=e, job_type="discover_channel") for e in ("e-fast", "e-core")]))
+    now = datetime(2026, 12, 2, 17, 0, 0, 123456, tzinfo=UTC)
+    import tubesensei.jobs.ledger as L
+
+    original = L.now_utc
+    L.now_utc = lambda: now
+    try:
+        claimed = ledger.claim(fast, "w1")
+        assert ledger.complete(fast, "w1", result)
+    finally:
+        L.now_utc = original
+    with db.engine.begin() as conn:
+        core_claimed = conn.execute(_CLAIM, {"b_id": core, "b_worker": "w1", "b_now": now}).first()
+        conn.execute(_COMPLETE, {"b_id": core, "b_worker": "w1", "b_now": now,
+                                 "b_result": result})
+    assert claimed is not None and claimed.metadata == {"k": "v"}
+    assert (claimed.attempts, claimed.queue) == (core_claimed[5], core_claimed[3])
+    raw = sqlite3.connect(db.engine.url.database)
+    try:
+        cols = [r[1] for r in raw.execute("PRAGMA table_info(processing_jobs)")
+                if r[1] not in ("id", "entity_id", "huey_task_id", "created_at")]
+        select_cols = ", ".join(cols)
+        a = raw.execute(f"SELECT {select_cols} FROM processing_jobs WHERE id = ?",
+                        (fast,)).fetchone()
+        b = raw.execute(f"SELECT {select_cols} FROM processing_jobs WHERE id = ?",
+                        (core,)).fetchone()
+    finally:
+        raw.close()
+    assert dict(zip(cols, a, strict=True)) == dict(zip(cols, b, strict=True))
+    assert row(db, fast)["result"] == row(db, core)["result"] == result

@@ -112,6 +112,31 @@ _COMPLETE = (
 )
 
 
+# The same two transitions as plain SQL for SQLite, run on the driver's connection inside
+# GroupCommit's transaction: SQLAlchemy's work per execution (an execution context, events,
+# a result object) cost as much as SQLite's own. Values go through the columns' own bind
+# processors, so the rows are written exactly as the Core statements write them
+# (tests/unit/test_ledger.py compares the two).
+_CLAIM_SQLITE = (
+    "UPDATE processing_jobs SET status = 'running', attempts = attempts + 1, worker_id = ?, "
+    "started_at = ?, heartbeat_at = ?, next_retry_at = NULL, updated_at = ? "
+    "WHERE id = ? AND status IN (" + ", ".join(f"'{s}'" for s in RUNNABLE) + ") "
+    "AND cancel_requested = 0 "
+    "RETURNING id, job_type, entity_id, queue, priority, attempts, max_attempts, metadata, "
+    "session_id"
+)
+_COMPLETE_SQLITE = (
+    "UPDATE processing_jobs SET status = 'completed', result = ?, finished_at = ?, "
+    "error = NULL, error_class = NULL, updated_at = ? "
+    "WHERE id = ? AND status = 'running' AND worker_id = ? RETURNING session_id"
+)
+
+
+def _driver(conn: Any) -> Any:
+    """The DB-API connection under a SQLAlchemy connection (inside its transaction)."""
+    return conn.connection.driver_connection
+
+
 class GroupCommit:
     """Run the hot path's transitions of several threads in one SQLite transaction.
 
@@ -203,6 +228,9 @@ class Ledger:
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT") if self._pg \
             else engine
         self.group = GroupCommit(engine)
+        dialect = engine.dialect
+        self._time = JOBS.c.updated_at.type.bind_processor(dialect) or (lambda v: v)
+        self._json = JOBS.c.result.type.bind_processor(dialect) or (lambda v: v)
         self._insert_stmt = (
             insert_for_engine(engine, JOBS)
             .on_conflict_do_nothing(index_elements=["job_type", "entity_id"],
@@ -309,7 +337,10 @@ class Ledger:
             with self._single.begin() as conn:
                 row = conn.execute(_CLAIM, params).first()
         else:
-            row = self.group.run(lambda conn: conn.execute(_CLAIM, params).first())
+            now = self._time(params["b_now"])
+            args = (worker_id, now, now, now, job_id)
+            row = self.group.run(
+                lambda conn: _first(_driver(conn).execute(_CLAIM_SQLITE, args)))
         if row is None:
             return None
         metadata = row[7] if isinstance(row[7], dict) else json.loads(row[7] or "{}")
@@ -345,8 +376,18 @@ class Ledger:
         if self._pg:
             with self.engine.begin() as conn:
                 return self._finish_in(conn, _COMPLETE, "completed", params)
-        return bool(self.group.run(
-            lambda conn: self._finish_in(conn, _COMPLETE, "completed", params)))
+        now = self._time(params["b_now"])
+        args = (self._json(result), now, now, job_id, worker_id)
+
+        def write(conn: Any) -> bool:
+            row = _first(_driver(conn).execute(_COMPLETE_SQLITE, args))
+            if row is None:
+                return False
+            if row[0] is not None:
+                complete_session_if_done(conn, row[0])
+            return True
+
+        return bool(self.group.run(write))
 
     def fail(self, job_id: int, worker_id: str, error_class: str, error: str,
              video_status: str | None = "failed") -> bool:
@@ -563,6 +604,13 @@ def _active_by_key(conn: Any, entities: Sequence[str]) -> dict[tuple[str, str], 
     else:
         rows = conn.execute(_ACTIVE_BY_ENTITY, {"b_entities": list(entities)}).all()
     return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+
+
+def _first(cursor: Any) -> Any:
+    """The first row of a DB-API cursor, reading to the end (the statement then ends)."""
+    rows = cursor.fetchall()
+    cursor.close()
+    return rows[0] if rows else None
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
