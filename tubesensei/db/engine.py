@@ -270,3 +270,46 @@ def refresh_statistics(engine: Engine, *, only_if_missing: bool = False) -> bool
         logging.getLogger(__name__).warning("ANALYZE skipped: the database is busy")
         return False
     return True
+
+
+# Tables whose size swings (a new corpus grows from nothing; prune shrinks the ledger).
+STATISTICS_TABLES = ("processing_jobs", "videos", "transcripts", "transcript_chunks", "channels")
+
+
+def refresh_stale_statistics(engine: Engine, *, factor: float = 2.0,
+                             floor: int = 1000) -> list[str]:
+    """ANALYZE the tables whose size has moved ``factor``-fold from what the planner's
+    statistics say (and that hold at least ``floor`` rows): statistics taken when a new
+    database had one row per table would otherwise steer SQLite to poor plans until the
+    nightly prune. Sizes are read as max(rowid) (an index seek, not a count). Returns the
+    tables analysed; a no-op on other databases and when nothing is stale."""
+    from sqlalchemy.exc import OperationalError
+
+    if engine.dialect.name != "sqlite":
+        return []
+    with engine.connect() as conn:
+        if not conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar():
+            return list(STATISTICS_TABLES) if refresh_statistics(engine) else []
+        known: dict[str, int] = {}
+        for tbl, stat in conn.exec_driver_sql("SELECT tbl, stat FROM sqlite_stat1").all():
+            rows = int(str(stat).split()[0]) if stat else 0
+            known[tbl] = max(known.get(tbl, 0), rows)
+        stale = []
+        for table in STATISTICS_TABLES:
+            size = conn.exec_driver_sql(f"SELECT max(rowid) FROM {table}").scalar() or 0
+            recorded = known.get(table, 0)
+            if max(size, recorded) < floor:
+                continue
+            if recorded == 0 or size == 0 or max(size / recorded, recorded / size) >= factor:
+                stale.append(table)
+    if not stale:
+        return []
+    writer = engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+    try:
+        with writer.begin() as conn:
+            for table in stale:
+                conn.exec_driver_sql(f"ANALYZE {table}")
+    except OperationalError:  # only an optimisation: the next pass tries again
+        return []
+    return stale

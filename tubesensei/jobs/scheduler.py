@@ -4,7 +4,8 @@ Every tick (a quarter second) it moves due retries into their queues and refresh
 limit's next slot; every second the queues' pauses and breakers; every heartbeat interval it
 heartbeats the in-flight jobs and the consumer's registry row (one UPDATE each) and picks up
 ``workers scale``; it fails jobs past their hard time limit; it runs the reaper every 30 s and
-the periodic tasks once a minute; in burst mode it decides when the work is done.
+the periodic tasks once a minute; every five minutes it refreshes the query planner's
+statistics of tables whose size has moved twofold; in burst mode it decides when the work is done.
 
 Each step is guarded on its own: one that fails is logged (once, then once a minute with a
 count while it keeps failing, e.g. while the database is down) and the others (and the burst
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tubesensei.db.engine import refresh_stale_statistics
 from tubesensei.jobs import periodic
 from tubesensei.jobs.diskspace import is_disk_full
 from tubesensei.jobs.reaper import reap
@@ -33,6 +35,8 @@ log = get_logger("tubesensei.consumer")
 REAPER_INTERVAL_SECONDS = 30.0
 HOUSEKEEPING_INTERVAL_SECONDS = 0.25
 STATE_REFRESH_SECONDS = 1.0
+# How often the planner statistics are checked for tables that have grown or shrunk.
+STATISTICS_INTERVAL_SECONDS = 300.0
 
 
 def next_minute(now: datetime | None = None) -> datetime:
@@ -52,6 +56,7 @@ class Housekeeper:
         self._next_beat = self._next_state = now
         self._next_reap = now + REAPER_INTERVAL_SECONDS
         self._next_minute = next_minute()
+        self._statistics_due = now + STATISTICS_INTERVAL_SECONDS
         self._errors = RepeatedErrors(log)
 
     def start(self) -> None:
@@ -73,6 +78,7 @@ class Housekeeper:
             ("hard time limits", self._time_limits),
             ("reaper", self._reaper),
             ("periodic tasks", self._periodic),
+            ("planner statistics", self._statistics),
             ("log summary", self.executor.lines.summary),
         ]
         if self.consumer.burst:
@@ -113,6 +119,18 @@ class Housekeeper:
         self.system.send([(held[i].job_type, i, held[i].priority, None) for i in back])
         disk.recovered(len(back))
         self.pool.wake()
+
+    def _statistics(self) -> None:
+        """Every STATISTICS_INTERVAL_SECONDS: fresh planner statistics for tables whose size
+        has moved twofold (a corpus growing from nothing would otherwise keep the plans
+        chosen for one-row tables until the nightly prune)."""
+        now = time.monotonic()
+        if now < self._statistics_due:
+            return
+        self._statistics_due = now + STATISTICS_INTERVAL_SECONDS
+        analysed = refresh_stale_statistics(self.system.engine)
+        if analysed:
+            log.info("planner statistics refreshed", tables=analysed)
 
     def _burst_check(self) -> None:
         if self.burst_finished():
