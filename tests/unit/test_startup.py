@@ -55,7 +55,7 @@ def test_a_command_imports_its_module_alone_and_no_alembic_at_head(tmp_path: Pat
     rc, out, modules = _modules_after(["videos", "list", "--limit", "20"], tmp_path)
     assert rc == 0 and "no videos" in out
     assert _loaded(modules, "tubesensei.commands.corpus")
-    for absent in ("alembic", "pydantic_settings", "huey", "tubesensei.commands.jobs",
+    for absent in ("alembic", "huey", "tubesensei.commands.jobs",
                    "tubesensei.commands.transcripts", "tubesensei.sim"):
         assert not _loaded(modules, absent), absent
 
