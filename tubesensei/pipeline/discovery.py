@@ -315,11 +315,24 @@ def _reconcile_unlisted(
     refreshed (an unlisted video added by id), the rest are marked ``gone``."""
     stored = p.db.query(channel_video_ids, channel.id)
     absent = [vid for vid, reason in stored.items() if vid not in listed and reason != "gone"]
-    if not absent:
+    _look_up(p, channel, absent, rules, result, on_page)
+
+
+def _look_up(
+    p: Pipeline,
+    channel: Channel,
+    video_ids: list[str],
+    rules: TranscriptSettings,
+    result: DiscoveryResult,
+    on_page: OnPage | None,
+) -> None:
+    """Ask YouTube for stored videos (50 a call): those it returns are refreshed, the rest
+    are marked ``gone`` (deleted, or private: videos.list cannot tell them apart)."""
+    if not video_ids:
         return
-    details = p.call_api(p.api.videos_details, absent)
+    details = p.call_api(p.api.videos_details, video_ids)
     returned = {d.video_id for d in details}
-    gone = {vid: "gone" for vid in absent if vid not in returned}
+    gone = {vid: "gone" for vid in video_ids if vid not in returned}
     _commit_page(p, channel, details, rules, result, on_page, None, gone)
 
 
@@ -349,14 +362,9 @@ def _recheck_waiting(
     waiting = [vid for vid in p.db.query(waiting_video_ids, channel.id) if vid not in new]
     if result.mode == "incremental":
         waiting = waiting[:MAX_PAGE_SIZE]
-    if not waiting:
-        return
-    details = p.call_api(p.api.videos_details, waiting)
     # A stream YouTube no longer returns was deleted or made private: the next full scan
     # tells which (a rescan does not page that far); until then it is marked gone.
-    returned = {d.video_id for d in details}
-    gone = {vid: "gone" for vid in waiting if vid not in returned}
-    _commit_page(p, channel, details, rules, result, on_page, None, gone)
+    _look_up(p, channel, waiting, rules, result, on_page)
 
 
 def add_video(p: Pipeline, youtube_video_id: str) -> str:
