@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_cli_corpus import ok, one_line_error
 from tests.jobs_helpers import sim_environ
 from tubesensei.sim import SimConfig, running_simulator
 
@@ -21,18 +22,6 @@ def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
             monkeypatch.setenv(key, value)
         yield s
 
-
-def ok(result) -> str:
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    assert result.stderr == "", result.stderr
-    return result.stdout
-
-
-def one_line_error(result, code: int, fragment: str) -> None:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: "), result.stderr
-    assert fragment in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def stored(run_cli) -> dict[str, dict]:

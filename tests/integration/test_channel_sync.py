@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from tests.integration.pipeline_env import channels, make_pipeline
+from tests.integration.pipeline_env import channels
 from tests.jobs_helpers import query, run_burst, settings_for
 from tubesensei.db.models import Channel
 from tubesensei.jobs import periodic
@@ -21,21 +21,6 @@ from tubesensei.queries.corpus import active_channel_ids, stored_channel_ids
 from tubesensei.queries.state import quota_today
 from tubesensei.sim import SimConfig, running_simulator
 from tubesensei.youtube.ids import ChannelRef
-
-
-@pytest.fixture
-def pipelines(tmp_path: Path):
-    made = []
-
-    def make(sim, name: str = "corpus", **settings):
-        p = make_pipeline(sim, tmp_path / f"{name}.db", **settings)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
-        p.db.dispose()
 
 
 def store_placeholders(p, channel_ids: list[str]) -> None:

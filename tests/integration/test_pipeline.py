@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
 from tests.integration.pipeline_env import (
     channels,
-    make_pipeline,
     playlist_pages,
     public_ids,
     videos_by_id,
@@ -41,21 +39,6 @@ def big_sim():
 def fresh_sim():
     with running_simulator(SimConfig(seed=5, channel_sizes=[200, 40])) as sim:
         yield sim
-
-
-@pytest.fixture
-def pipelines(tmp_path: Path):
-    made = []
-
-    def make(sim, name: str = "corpus", **settings):
-        p = make_pipeline(sim, tmp_path / f"{name}.db", **settings)
-        made.append(p)
-        return p
-
-    yield make
-    for p in made:
-        p.close()
-        p.db.dispose()
 
 
 # -- channels -------------------------------------------------------------------------------
