@@ -139,8 +139,9 @@ def test_discovery_twice_changes_nothing(big_sim, pipelines) -> None:
     ref = ChannelRef("id", ch.channel_id)
     discover_channel(p, ref)
 
-    def snapshot(rows):
-        return {vid: (v.id, v.kind, v.transcript_status, v.title, v.duration_s, v.published_at)
+    def snapshot(rows):  # updated_at too: a full scan of an unchanged channel writes nothing
+        return {vid: (v.id, v.kind, v.transcript_status, v.title, v.duration_s, v.published_at,
+                      v.view_count, v.missing_reason, v.updated_at)
                 for vid, v in rows.items()}
 
     before = snapshot(videos_by_id(p))
@@ -388,6 +389,7 @@ def changed_world_scans(sim, p) -> None:
     assert (stored.kind, stored.was_live, stored.transcript_status) == ("video", True, "pending")
 
     # The full reconcile finds the video whose row vanished, and refreshes what changed.
+    untouched = videos_by_id(p)
     full = discover_channel(p, ref, mode="full")
     assert full.missing == {gone.video_id: "gone"}
     assert missing() == {gone.video_id: "gone", kept_row.video_id: "gone",
@@ -395,6 +397,10 @@ def changed_world_scans(sim, p) -> None:
     stored = videos_by_id(p)
     assert stored[retitled.video_id].title == "A new title"
     assert stored[retitled.video_id].view_count == world.video(retitled.video_id).view_count
+    # Only rows whose details changed were written.
+    assert stored[retitled.video_id].updated_at > untouched[retitled.video_id].updated_at
+    assert {vid for vid, v in stored.items() if v.updated_at != untouched[vid].updated_at} == {
+        retitled.video_id, gone.video_id}
     assert stored[gone.video_id].missing_since is not None
     assert stored[gone.video_id].transcript_status == "done"  # kept, with its transcript
     assert set(stored) >= {v.video_id for v in ch.videos if v.is_public}
