@@ -20,6 +20,12 @@ then, alternating for ``--rounds`` rounds:
 Target (issue 16, item 8): the pipeline at least 0.8x the raw library's transcripts/minute.
 The ratio is taken per round (raw and pipeline back to back) and the median reported: the
 machine is shared, so absolute figures drift; ratios from one run are what to compare.
+
+Both sides also report the process's CPU time per transcript (every thread, the simulator's
+included): the simulator runs in this process, so both sides share one GIL and, once the
+threads keep it busy, the ratio is about raw CPU over pipeline CPU. ``--breakdown`` adds one
+more pipeline pass that times each stage (CPU of the thread that runs it, and its wall time,
+which adds the waits for the GIL, the network and the write lock), beside the raw fetch.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -55,8 +62,9 @@ Work = Callable[[str], Any]
 
 
 def run_threads(video_ids: Sequence[str], threads: int, make_worker: Callable[[], Work],
-                profiles: list[cProfile.Profile] | None = None) -> tuple[float, int]:
-    """Work through ``video_ids`` on ``threads`` threads; (seconds, errors)."""
+                profiles: list[cProfile.Profile] | None = None) -> tuple[float, int, float]:
+    """Work through ``video_ids`` on ``threads`` threads; (seconds, errors, the process's
+    CPU seconds meanwhile)."""
     todo: queue.SimpleQueue[str] = queue.SimpleQueue()
     for v in video_ids:
         todo.put(v)
@@ -83,12 +91,12 @@ def run_threads(video_ids: Sequence[str], threads: int, make_worker: Callable[[]
                 profiles.append(profile)
 
     workers = [threading.Thread(target=loop) for _ in range(threads)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for t in workers:
         t.start()
     for t in workers:
         t.join()
-    return time.perf_counter() - started, errors[0]
+    return time.perf_counter() - started, errors[0], time.process_time() - cpu
 
 
 def _settings(base_url: str, db_file: Path) -> Any:
@@ -124,8 +132,9 @@ def _pipeline_worker(settings: Any, db: Any, pipelines: list[Any]) -> Callable[[
 
 def _pipeline_round(base_url: str, base_db: Path, folder: Path, ids: Sequence[str],
                     threads: int, profiles: list[cProfile.Profile] | None = None
-                    ) -> tuple[float, int, int]:
-    """One pipeline pass into a fresh copy of the discovered database; (s, errors, stored)."""
+                    ) -> tuple[float, int, int, float]:
+    """One pipeline pass into a fresh copy of the discovered database; (s, errors, stored,
+    CPU s)."""
     from tubesensei.db.engine import Database
 
     db_file = folder / "round.db"
@@ -136,15 +145,100 @@ def _pipeline_round(base_url: str, base_db: Path, folder: Path, ids: Sequence[st
     db = Database.from_settings(settings)
     pipelines: list[Any] = []
     try:
-        seconds, errors = run_threads(ids, threads, _pipeline_worker(settings, db, pipelines),
-                                      profiles)
+        seconds, errors, cpu = run_threads(ids, threads,
+                                           _pipeline_worker(settings, db, pipelines), profiles)
     finally:
         for p in pipelines:
             p.close()
         db.dispose()
     with sqlite3.connect(db_file) as conn:
         stored = conn.execute("select count(*) from transcripts").fetchone()[0]
-    return seconds, errors, stored
+    return seconds, errors, stored, cpu
+
+
+# The stages of fetch_transcript, each a name its module looks up when it runs:
+# (label, module, attribute). The write is what store_transcript spends beyond the others.
+STAGES = (
+    ("check the video is stored", "tubesensei.db.engine", "Database.query"),
+    ("fetch (our client)", "tubesensei.youtube.transcripts", "TranscriptClient.fetch"),
+    ("clean", "tubesensei.pipeline.transcripts", "clean_segments"),
+    ("pack the row", "tubesensei.pipeline.transcripts", "_transcript_row"),
+    ("search passages", "tubesensei.pipeline.transcripts", "chunk_segments"),
+    ("store (all)", "tubesensei.pipeline.transcripts", "store_transcript"),
+)
+
+
+@contextmanager
+def _timed(totals: dict[str, list[float]], label: str, module: str, attribute: str
+           ) -> Iterator[None]:
+    """Wrap ``module.attribute`` so that each call adds [its thread's CPU, its wall time]
+    to ``totals[label]``; put back on exit."""
+    import importlib
+
+    owner: Any = importlib.import_module(module)
+    *path, name = attribute.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+    lock = threading.Lock()
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        cpu, wall = time.thread_time(), time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+            with lock:
+                total = totals.setdefault(label, [0.0, 0.0])
+                total[0] += cpu
+                total[1] += wall
+
+    setattr(owner, name, timed)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+def _breakdown(base_url: str, base_db: Path, folder: Path, ids: Sequence[str], threads: int,
+               raw_make: Callable[[], Work]) -> list[dict[str, Any]]:
+    """Per transcript, [CPU, wall] ms of each stage in one more pipeline pass, and of the
+    raw library's fetch in one more raw pass (same threads)."""
+    totals: dict[str, list[float]] = {}
+
+    def raw_timed() -> Work:
+        work = raw_make()
+
+        def timed(video_id: str) -> Any:
+            cpu, wall = time.thread_time(), time.perf_counter()
+            try:
+                return work(video_id)
+            finally:
+                total = totals.setdefault("raw library fetch", [0.0, 0.0])
+                total[0] += time.thread_time() - cpu
+                total[1] += time.perf_counter() - wall
+        return timed
+
+    run_threads(ids, threads, raw_timed)
+    with _timed(totals, "fetch_transcript (all)", "tubesensei.pipeline.transcripts",
+                "fetch_transcript"):
+        from contextlib import ExitStack
+
+        with ExitStack() as stack:
+            for label, module, attribute in STAGES:
+                stack.enter_context(_timed(totals, label, module, attribute))
+            # The benchmark's worker looks fetch_transcript up when it makes a worker.
+            _pipeline_round(base_url, base_db, folder, ids, threads)
+    store = totals.get("store (all)", [0.0, 0.0])
+    inner = [totals.get(label, [0.0, 0.0]) for label in ("clean", "pack the row",
+                                                         "search passages")]
+    totals["write transaction (store less the above)"] = [
+        store[i] - sum(x[i] for x in inner) for i in (0, 1)]
+    order = ["raw library fetch", *(label for label, *_ in STAGES if label != "store (all)"),
+             "write transaction (store less the above)", "fetch_transcript (all)"]
+    return [{"stage": label, "cpu_ms": round(totals[label][0] / len(ids) * 1000, 2),
+             "wall_ms": round(totals[label][1] / len(ids) * 1000, 2)}
+            for label in order if label in totals]
 
 
 def _discover(base_url: str, channel_id: str, db_file: Path) -> None:
@@ -206,8 +300,8 @@ def _per_min(n: int, seconds: float) -> float:
     return n / seconds * 60 if seconds > 0 else 0.0
 
 
-def run(videos: int, threads: int, rounds: int, with_queue: bool, profile: bool
-        ) -> dict[str, Any]:
+def run(videos: int, threads: int, rounds: int, with_queue: bool, profile: bool,
+        breakdown: bool = False) -> dict[str, Any]:
     from tubesensei.sim import SimConfig, running_simulator
 
     folder = Path(tempfile.mkdtemp(prefix="tubesensei-bench-pipeline-"))
@@ -221,18 +315,26 @@ def run(videos: int, threads: int, rounds: int, with_queue: bool, profile: bool
             run_threads(ids, threads, raw_make)  # warms the simulator's response cache
             raw_s: list[float] = []
             pipe_s: list[float] = []
+            raw_cpu: list[float] = []
+            pipe_cpu: list[float] = []
             ratios: list[float] = []
             stored = errors = 0
             for _ in range(rounds):
-                r, raw_errors = run_threads(ids, threads, raw_make)
-                p, errors, stored = _pipeline_round(sim.base_url, base_db, folder, ids, threads)
+                r, raw_errors, r_cpu = run_threads(ids, threads, raw_make)
+                p, errors, stored, p_cpu = _pipeline_round(sim.base_url, base_db, folder, ids,
+                                                           threads)
                 raw_s.append(r)
                 pipe_s.append(p)
+                raw_cpu.append(r_cpu)
+                pipe_cpu.append(p_cpu)
                 ratios.append(r / p)
                 errors += raw_errors
+            stages = None
+            if breakdown:
+                stages = _breakdown(sim.base_url, base_db, folder, ids, threads, raw_make)
             queue_row = None
             if with_queue:
-                r, _ = run_threads(ids, threads, raw_make)
+                r, _, _ = run_threads(ids, threads, raw_make)
                 q = _queue_round(sim.base_url, base_db, folder, ids, threads)
                 q["raw_per_min"] = round(_per_min(len(ids), r))
                 q["per_min"] = round(_per_min(q["jobs_completed"], q["span_s"]))
@@ -258,7 +360,10 @@ def run(videos: int, threads: int, rounds: int, with_queue: bool, profile: bool
         # The extra work per transcript, in one thread's milliseconds.
         "overhead_ms": round((statistics.median(pipe_s) - statistics.median(raw_s))
                              * threads / len(ids) * 1000, 2),
-        "queue": queue_row, "profile": hot,
+        # The process's CPU per transcript (all threads, the simulator's too).
+        "raw_cpu_ms": round(statistics.median(raw_cpu) / len(ids) * 1000, 2),
+        "pipeline_cpu_ms": round(statistics.median(pipe_cpu) / len(ids) * 1000, 2),
+        "stages": stages, "queue": queue_row, "profile": hot,
     }
 
 
@@ -270,7 +375,8 @@ def rows_of(r: dict[str, Any]) -> list[dict[str, Any]]:
         "detail": (f"fetch_transcript {r['pipeline_per_min']:,}/min vs youtube-transcript-api "
                    f"{r['raw_per_min']:,}/min, {r['threads']} threads, {r['videos']} videos, "
                    f"median of {r['rounds']} rounds {r['ratios']}; "
-                   f"{r['overhead_ms']} ms extra per transcript per thread"),
+                   f"{r['overhead_ms']} ms extra per transcript per thread; process CPU "
+                   f"per transcript {r['pipeline_cpu_ms']} ms vs {r['raw_cpu_ms']} ms"),
     }]
     q = r.get("queue")
     if q:
@@ -301,15 +407,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-queue", action="store_true", help="skip the run-consumer pass")
     parser.add_argument("--profile", action="store_true",
                         help="one more pipeline pass under cProfile; print the hot spots")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="one more pass timing each stage (thread CPU and wall time)")
     args = parser.parse_args(argv)
     r = run(videos=args.videos or (160 if args.quick else 600), threads=args.threads,
             rounds=args.rounds or (3 if args.quick else 5),
-            with_queue=not (args.quick or args.no_queue), profile=args.profile)
+            with_queue=not (args.quick or args.no_queue), profile=args.profile,
+            breakdown=args.breakdown)
     rows = rows_of(r)
     print_table("Pipeline overhead per transcript (issue 16, item 8)",
                 ["target", "measured", "goal", "met", "detail"],
                 [[x["target"], f"{x['measured']:.2f}{x['unit']}", x["goal"],
                   "yes" if x["met"] else "NO", x["detail"]] for x in rows])
+    if r["stages"]:
+        print_table(f"Where a transcript's time goes ({r['threads']} threads; per transcript, "
+                    "summed over threads; wall = CPU + waits for the GIL, network, lock)",
+                    ["stage", "CPU ms", "wall ms"],
+                    [[x["stage"], f"{x['cpu_ms']:.2f}", f"{x['wall_ms']:.2f}"]
+                     for x in r["stages"]])
     if r["profile"]:
         print(r["profile"])
     path = write_results("pipeline", {**r, "rows": rows})
