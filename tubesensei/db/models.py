@@ -168,6 +168,9 @@ class Video(TimestampMixin, Base):
         # kind lists are shown newest first: (kind) alone made SQLite sort every match.
         Index("ix_videos_kind_published", "kind", "published_at"),
         Index("ix_videos_published_at", "published_at"),
+        # sessions' outcomes: each session job's video status and reason, from the index alone.
+        Index("ix_videos_video_id_status_reason", "youtube_video_id", "transcript_status",
+              "unavailable_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -318,7 +321,9 @@ class ProcessingJob(Base):
               "error_class"),
         # jobs lists by type and status, newest first; counts by type and status.
         Index("ix_processing_jobs_type_status_created", "job_type", "status", "created_at"),
-        Index("ix_processing_jobs_session_status_type", "session_id", "status", "job_type"),
+        # a session's jobs by status, and each one's entity (its video) for the outcomes.
+        Index("ix_processing_jobs_session_status_type_entity", "session_id", "status",
+              "job_type", "entity_id"),
         Index("ix_processing_jobs_entity", "entity_id"),
         # completions by time ("done in the last minute", the TUI's throughput), and prune.
         # (started_at: the backlog's recent rate reads the index alone.)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from tubesensei.db.models import ProcessingJob, ProcessingSession, Video
+from tubesensei.db.models import UNAVAILABLE_REASONS, ProcessingJob, ProcessingSession, Video
 from tubesensei.errors import NotFound
 
 JOBS = ProcessingJob.__table__
@@ -117,44 +117,60 @@ def _reports(s: Session, session_ids: Sequence[int] | None,
         if job_type == "extract_transcript":
             counts.setdefault(sid, {})[status] = n
     failures: dict[int, dict[str, int]] = {}
-    outcome: dict[int, dict[str, int]] = {}
-    done: dict[int, int] = {}
     for sid, cls, n in [] if not details else s.execute(
         select(JOBS.c.session_id, JOBS.c.error_class, func.count())
         .where(JOBS.c.session_id.in_(ids), JOBS.c.status == "failed")
         .group_by(JOBS.c.session_id, JOBS.c.error_class)
     ):
         failures.setdefault(sid, {})[cls or "unknown"] = n
-    # Each job's video is looked up from the session's jobs (the session index), never the
-    # other way round: no filter on videos (SQLite would start from every done or unavailable
-    # video) and none on the type (it would walk every job of the type): both are grouped on
-    # and picked here.
-    reason = case((VIDEOS.c.transcript_status == "done", "done"),
-                  (VIDEOS.c.transcript_status == "unavailable",
-                   func.coalesce(VIDEOS.c.unavailable_reason, "unknown")),
-                  else_=None)
-    for sid, job_type, why, n in [] if not details else s.execute(
-        select(JOBS.c.session_id, JOBS.c.job_type, reason, func.count())
-        .join(VIDEOS, VIDEOS.c.youtube_video_id == JOBS.c.entity_id)
-        .where(JOBS.c.session_id.in_(ids))
-        .group_by(JOBS.c.session_id, JOBS.c.job_type, reason)
-    ):
-        if job_type != "extract_transcript" or why is None:
-            continue
-        if why == "done":
-            done[sid] = n
-        else:
-            outcome.setdefault(sid, {})[why or "unknown"] = n
+    outcomes = _outcomes(s, ids) if details else {}
+    done = {sid: by_outcome.pop("done", 0) for sid, by_outcome in outcomes.items()}
     return [
         SessionReport(
             id=r.id, name=r.name, status=r.status, created_at=r.created_at,
             started_at=r.started_at, completed_at=r.completed_at,
             videos=int((r.configuration or {}).get("videos", 0)), jobs=counts.get(r.id, {}),
-            transcripts=done.get(r.id, 0), unavailable=outcome.get(r.id, {}),
+            transcripts=done.get(r.id, 0), unavailable=outcomes.get(r.id, {}),
             failures=failures.get(r.id, {}),
         )
         for r in sessions
     ]
+
+
+def _outcomes(s: Session, ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per session, its extract jobs whose video now has a transcript (``done``) and those
+    whose video has none, by reason (``unknown`` when none was recorded; reasons in
+    alphabetical order): what the video says now, whichever job got it there.
+
+    Each job's video is looked up from the session's jobs, never the other way round: the
+    (session_id, status, job_type, entity_id) index gives the jobs and their videos' ids, and
+    the (youtube_video_id, transcript_status, unavailable_reason) index each video's state,
+    so no row of either table is read. Nothing filters videos (SQLite would start from every
+    done or unavailable video) or the type (without planner statistics it would walk every
+    job of the type): the rows are grouped in the index's order, which needs no sort, one
+    count per outcome, and the type and the statuses are picked and summed here.
+    """
+    # The reasons a video can have are the CHECK constraint's: one count for each.
+    unavailable = VIDEOS.c.transcript_status == "unavailable"
+    reason = func.coalesce(VIDEOS.c.unavailable_reason, "unknown")
+    outcomes = {"done": VIDEOS.c.transcript_status == "done"} | {
+        why: and_(unavailable, reason == why)
+        for why in sorted((*UNAVAILABLE_REASONS, "unknown"))}
+    rows = s.execute(
+        select(JOBS.c.session_id, JOBS.c.job_type,
+               *(func.count().filter(when).label(why) for why, when in outcomes.items()))
+        .join(VIDEOS, VIDEOS.c.youtube_video_id == JOBS.c.entity_id)
+        .where(JOBS.c.session_id.in_(ids))
+        .group_by(JOBS.c.session_id, JOBS.c.status, JOBS.c.job_type)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for row in rows:
+        if row.job_type != "extract_transcript":
+            continue
+        totals = found.setdefault(row.session_id, dict.fromkeys(outcomes, 0))
+        for why in outcomes:
+            totals[why] += row._mapping[why]
+    return {sid: {why: n for why, n in totals.items() if n} for sid, totals in found.items()}
 
 
 def list_sessions(s: Session, *, details: bool = True) -> list[SessionReport]:
