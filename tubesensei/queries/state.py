@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, union_all
+from sqlalchemy import and_, func, null, select, union_all
 from sqlalchemy.orm import Session
 
 from tubesensei.db.models import (
@@ -59,7 +59,7 @@ def job_counts(s: Session) -> list[tuple[str, str, str, int]]:
     less every other group. The others are counted from the (status, queue, job_type, ...)
     index, in the ranges before and after the bulk's (each an equality prefix and one bound:
     SQLite walks neither the bulk nor an OR of them row by row), grouped in the index's order.
-    One read transaction: the caller's session.
+    One statement, so on PostgreSQL too (a snapshot per statement) the parts agree.
     """
     status, queue, job_type = JOBS.c.status, JOBS.c.queue, JOBS.c.job_type
     bulk_status, bulk_queue, bulk_type = BULK_JOBS
@@ -70,11 +70,14 @@ def job_counts(s: Session) -> list[tuple[str, str, str, int]]:
         and_(in_bulk_status, queue < bulk_queue), and_(in_bulk_status, queue > bulk_queue),
         and_(in_bulk_queue, job_type < bulk_type), and_(in_bulk_queue, job_type > bulk_type),
     )
-    rows = s.execute(union_all(*(
+    # count(*) alone in its SELECT: SQLite's page-cell count only serves that shape.
+    every_job = select(null(), null(), null(),  # status NULL: the total
+                       select(func.count()).select_from(JOBS).scalar_subquery())
+    rows = s.execute(union_all(every_job, *(
         select(queue, job_type, status, func.count()).where(where)
         .group_by(status, queue, job_type) for where in around_the_bulk))).all()
-    total = s.execute(select(func.count()).select_from(JOBS)).scalar_one()
-    counts = [(q, t, st, int(n)) for q, t, st, n in rows]
+    total = next(n for _, _, st, n in rows if st is None)
+    counts = [(q, t, st, int(n)) for q, t, st, n in rows if st is not None]
     bulk = int(total) - sum(n for *_, n in counts)
     if bulk:
         counts.append((bulk_queue, bulk_type, bulk_status, bulk))
