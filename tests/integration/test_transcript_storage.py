@@ -185,3 +185,41 @@ def test_passages_that_do_not_give_the_text_back_are_rebuilt_from_it(
             assert tr is not None and tr.text == text and tr.cleaning_version > 0
     finally:
         db.dispose()
+
+
+def check_many_passages(url: str) -> None:
+    """A transcript with more search passages than one multi-row INSERT carries (1,000) is
+    stored whole: every passage, in order, each indexed; and re-cleaning keeps them so."""
+    upgrade(url)
+    # A sentence every 31 s: each segment opens a passage of its own (CHUNK_SECONDS is 30).
+    raw = [(i * 31.0, 3.0, f"passage number w{i}x of the long talk.") for i in range(2345)]
+    db = Database(url)
+    try:
+        with db.write() as s:
+            channel = Channel(youtube_channel_id="UC" + "m" * 22, title="t")
+            s.add(channel)
+            s.flush()
+            s.add(Video(youtube_video_id="mmmmmmmmmmm", channel_id=channel.id))
+        store_transcript(db, FetchedTranscript("mmmmmmmmmmm", "en", "English", False, None,
+                                               raw))
+        for rebuild in (False, True):
+            if rebuild:
+                assert reclean(db, everything=True).transcripts == 1
+            with db.read() as s:
+                rows = s.execute(select(TranscriptChunk.seq, TranscriptChunk.start_s,
+                                        TranscriptChunk.text)
+                                 .order_by(TranscriptChunk.id)).all()
+                tr = s.execute(select(Transcript)).scalar_one()
+                assert tr.text == clean_segments(Segment(*x) for x in raw).text
+            assert [(r.seq, r.start_s, r.text) for r in rows] == [
+                (i, i * 31.0, f"passage number w{i}x of the long talk.") for i in range(2345)]
+            for i in (0, 999, 1000, 2344):
+                hits = db.query(search, f"w{i}x")
+                assert [(h.video_id, h.start_s) for h in hits] == [
+                    ("mmmmmmmmmmm", i * 31.0)], i
+    finally:
+        db.dispose()
+
+
+def test_a_transcript_of_thousands_of_passages_is_stored_whole(tmp_path: Path) -> None:
+    check_many_passages(f"sqlite:///{tmp_path / 'long.db'}")
