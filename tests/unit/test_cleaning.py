@@ -520,3 +520,48 @@ def test_the_plain_line_fast_path_changes_nothing_rules_1_to_3_would_not() -> No
     for text in ("so today we're looking at", "line one\nline two", "one\n,two", "3 + 4 = 7",
                  "a\\b", "...", "well\n...\nthen"):
         assert _clean_lines(text) == _apply_rules_1_to_3(text), repr(text)
+
+
+def _random_transcripts(seed: int, count: int) -> list[list[Segment]]:
+    """Transcripts of short caption lines, some all plain ASCII speech, some with lines
+    that rules 1-3 change or drop (an entity, a cue, a line without a word...)."""
+    rng = random.Random(seed)
+    plain_words = ["so", "we", "Today", "it's", "3.5", "x*y", "ok.", "why?", "end!", "a/b",
+                   "'quoted'", "\"said\"", "well,", "e.g.", "#1", "$5", "~", "..."]
+    odd = ["&amp;", "<i>hi</i>", "[Music]", "(laughs)", ">> next", "- Hi.", "caf\u00e9",
+           "a\u00a0b", "\u266a la la \u266a", "...", ", and then", "", "  spaced  out  ",
+           "tab\there", "x\u200by", "(which is true)"]
+    transcripts = []
+    for _ in range(count):
+        all_plain = rng.random() < 0.5
+        segments = []
+        start = 0.0
+        for _ in range(rng.randint(0, 40)):
+            lines = []
+            for _ in range(rng.choice((1, 1, 2))):
+                line = " ".join(rng.choice(plain_words) for _ in range(rng.randint(1, 6)))
+                if not all_plain and rng.random() < 0.05:
+                    line = rng.choice(odd)
+                lines.append(line)
+            duration = rng.choice((1.0, 2.5, 3.0))
+            segments.append(Segment(start, duration, "\n".join(lines)))
+            start += duration + rng.choice((0.0, 0.0, 2.5))
+        transcripts.append(segments)
+    return transcripts
+
+
+def test_punctuation_is_counted_as_segment_by_segment() -> None:
+    """_is_unpunctuated counts marks and words on the joined texts: as per segment."""
+    import re
+
+    from tubesensei.pipeline.cleaning import _is_unpunctuated
+
+    mark = re.compile(r"[.!?…。！？](?=[\s\"'”’»)\]]|$)")
+    for segments in _random_transcripts(9, 400):
+        segments = [s for s in segments if s.text]
+        marks = sum(len(mark.findall(s.text)) for s in segments)
+        words = sum(s.text.count(" ") + 1 for s in segments)
+        assert _is_unpunctuated(segments) is (marks * 100 < words), segments
+    assert _is_unpunctuated([]) is False
+    assert _is_unpunctuated([S(0, 1, "no marks at all here")]) is True
+    assert _is_unpunctuated([S(0, 1, "Yes."), S(1, 1, "no")]) is False

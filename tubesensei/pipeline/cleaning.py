@@ -359,8 +359,13 @@ _SENTENCE_MARK_RE = re.compile(r"[.!?…。！？](?=[\s\"'”’»)\]]|$)")
 
 
 def _is_unpunctuated(segments: Sequence[Segment]) -> bool:
-    marks = sum(len(_SENTENCE_MARK_RE.findall(s.text)) for s in segments)
-    words = sum(s.text.count(" ") + 1 for s in segments)
+    if not segments:
+        return False
+    # Counted over the texts joined by spaces: one regex pass instead of one per segment,
+    # the same counts (a mark ending a segment is followed by a space instead of the end).
+    joined = " ".join([s.text for s in segments])
+    marks = len(_SENTENCE_MARK_RE.findall(joined))
+    words = joined.count(" ") + 1  # each segment's spaces + 1
     return marks * 100 < words * _PUNCTUATED_PER_100_WORDS
 
 
