@@ -24,16 +24,17 @@ the in-process queries). Results: a table, and benchmarks/results/growth.json.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sqlite3
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.queue import CLI, bench_env, settings_for
+from benchmarks.queue import CLI, PY, ROOT, bench_env, settings_for
 from benchmarks.report import percentile, print_table, write_results
 from benchmarks.scaleout import stop
 
@@ -66,42 +67,42 @@ def tenth_rates(ends: list[float]) -> list[float]:
     return rates
 
 
-class Watcher(threading.Thread):
-    """Times ``jobs list`` and ``stats`` every ``every`` seconds until stopped."""
+QUERIES = ("jobs list (query)", "stats (query)")
+COMMANDS = {"tubesensei jobs list (command)": [CLI, "jobs", "list", "--limit", "20"],
+            "tubesensei stats (command)": [CLI, "stats"]}
 
-    def __init__(self, env: dict[str, str], every: float) -> None:
-        super().__init__(daemon=True)
-        self.env, self.every = env, every
-        self.samples: dict[str, list[float]] = {
-            "jobs list (query)": [], "stats (query)": [],
-            "tubesensei jobs list (command)": [], "tubesensei stats (command)": []}
-        self.halt = threading.Event()
 
-    def run(self) -> None:
-        from tubesensei.db.engine import Database
-        from tubesensei.jobs.system import JobSystem
-        from tubesensei.queries.jobs import list_jobs
+def _timed(samples: dict[str, list[float]], name: str, fn: Any) -> None:
+    started = time.perf_counter()
+    fn()
+    samples[name].append((time.perf_counter() - started) * 1000)
 
-        settings = settings_for(self.env)
-        db, system = Database(settings.database_url), JobSystem(settings)
-        commands = {"tubesensei jobs list (command)": [CLI, "jobs", "list", "--limit", "20"],
-                    "tubesensei stats (command)": [CLI, "stats"]}
-        try:
-            while not self.halt.wait(self.every):
-                self._time("jobs list (query)", lambda: db.query(list_jobs, limit=20))
-                self._time("stats (query)", system.stats_and_backlog)
-                for name, argv in commands.items():
-                    self._time(name, lambda a=argv: subprocess.run(
-                        a, env=self.env, stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL, check=True))
-        finally:
-            system.close()
-            db.dispose()
 
-    def _time(self, name: str, fn: Any) -> None:
-        started = time.perf_counter()
-        fn()
-        self.samples[name].append((time.perf_counter() - started) * 1000)
+def watch(every: float, stop_file: Path) -> dict[str, list[float]]:
+    """The watcher process: times the queries and the commands every ``every`` seconds
+    until ``stop_file`` exists. A process of its own, as the TUI is: in this one the
+    simulator serves eight workers and would hold the GIL over the queries' timings."""
+    from tubesensei.db.engine import Database
+    from tubesensei.jobs.system import JobSystem
+    from tubesensei.queries.jobs import list_jobs
+
+    env = dict(os.environ)
+    settings = settings_for(env)
+    db, system = Database(settings.database_url), JobSystem(settings)
+    samples: dict[str, list[float]] = {name: [] for name in (*QUERIES, *COMMANDS)}
+    try:
+        while not stop_file.exists():
+            time.sleep(every)
+            _timed(samples, QUERIES[0], lambda: db.query(list_jobs, limit=20))
+            _timed(samples, QUERIES[1], system.stats_and_backlog)
+            for name, argv in COMMANDS.items():
+                _timed(samples, name, lambda a=argv: subprocess.run(
+                    a, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    check=True))
+    finally:
+        system.close()
+        db.dispose()
+    return samples
 
 
 def run(videos: int, latency_ms: float, every: float) -> dict[str, Any]:
@@ -117,21 +118,23 @@ def run(videos: int, latency_ms: float, every: float) -> dict[str, Any]:
                         TUBESENSEI_LIMITS__TRANSCRIPTS_PER_MINUTE="0")
         subprocess.run([CLI, "enqueue", "channel", sim.world.channels[0].handle], env=env,
                        cwd=folder, check=True, capture_output=True)
-        watcher = Watcher(env, every)
+        stop_file = folder / "stop-watching"
+        watcher = subprocess.Popen(
+            [PY, "-m", "benchmarks.growth", "--watch", str(stop_file), "--every", str(every)],
+            env=env, cwd=ROOT, stdout=subprocess.PIPE)
         started = time.monotonic()
         procs = [subprocess.Popen(
             [CLI, "run-consumer", "--workers", str(WORKERS), "--burst", "--burst-wait", "3",
              "--no-metrics"], env=env, cwd=folder, stdout=subprocess.DEVNULL,
             stderr=open(folder / f"consumer{n}.log", "wb"))  # noqa: SIM115 - the child's
             for n in range(CONSUMERS)]
-        watcher.start()
         try:
             for p in procs:
                 p.wait(3600)
         finally:
             stop(procs)
-            watcher.halt.set()
-            watcher.join(120)
+            stop_file.touch()
+            watched, _ = watcher.communicate(timeout=120)
         wall = time.monotonic() - started
         db = folder / "tubesensei.db"
         ends = _extract_ends(db)
@@ -143,7 +146,7 @@ def run(videos: int, latency_ms: float, every: float) -> dict[str, Any]:
             "wall_s": round(wall, 1), "tenth_rates": [round(r, 2) for r in rates],
             "ratio_last_first": round(rates[-1] / rates[0], 3) if rates[0] else None,
             "database_mb": round(db_bytes / 1e6, 1), "exit_codes": exits,
-            "samples_ms": {k: [round(v, 2) for v in vs] for k, vs in watcher.samples.items()}}
+            "samples_ms": {k: [round(v, 2) for v in vs] for k, vs in json.loads(watched).items()}}
 
 
 def _p99(samples: list[float]) -> float | None:
@@ -195,7 +198,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--every", type=float, default=3.0,
                         help="seconds between two looks at jobs list and stats")
     parser.add_argument("--quick", action="store_true", help="500 videos, a look every second")
+    parser.add_argument("--watch", type=Path, help=argparse.SUPPRESS)  # the watcher process
     args = parser.parse_args(argv)
+    if args.watch:
+        print(json.dumps(watch(args.every, args.watch)))
+        return
     videos, every = (500, 1.0) if args.quick else (args.videos, args.every)
     r = run(videos, args.latency_ms, every)
     rows = rows_of(r, args.quick)
