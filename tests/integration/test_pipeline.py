@@ -168,8 +168,8 @@ def test_crash_mid_discovery_then_resume(big_sim, pipelines, crash_in: str) -> N
         if crash_in == "checkpoint" and pages_done == 5:
             raise RuntimeError("cancelled")
 
-    with pytest.raises(RuntimeError):
-        discover_channel(p, ref, on_page=on_page, checkpoint=checkpoint)
+    with pytest.raises(RuntimeError):  # handed over page by page, as they commit
+        discover_channel(p, ref, on_page=on_page, checkpoint=checkpoint, handoff_batch=1)
     kept = videos_by_id(p)
     assert 200 <= len(kept) <= 250  # five pages committed, one transaction each
     assert (channels(p))[0].last_full_scan_at is None
@@ -197,6 +197,36 @@ def test_crash_mid_discovery_then_resume(big_sim, pipelines, crash_in: str) -> N
     assert big_sim.stats()["requests"]["playlistItems.list"] == playlist_pages(ch)
 
 
+def test_videos_are_handed_over_in_batches_and_when_a_scan_stops(big_sim, pipelines) -> None:
+    """on_page gets the videos of committed pages HANDOFF_BATCH at a time and the rest at
+    the end; a scan that stops on an error hands over what its committed pages found."""
+    ch = big_sim.world.channels[0]
+    ref = ChannelRef("id", ch.channel_id)
+    handed: list[list[str]] = []
+    p = pipelines(big_sim, name="batches")
+    result = discover_channel(p, ref, on_page=lambda _c, ids: handed.append(list(ids)),
+                              handoff_batch=300)
+    assert len(handed) > 1 and all(len(b) >= 300 for b in handed[:-1]) and handed[-1]
+    assert [v for b in handed for v in b] == result.to_transcribe
+    assert set(result.to_transcribe) == set(eligible_pending_videos(p, ch.channel_id))
+
+    pages = 0
+    handed.clear()
+
+    def checkpoint() -> None:
+        nonlocal pages
+        pages += 1
+        if pages == 4:  # three pages committed
+            raise RuntimeError("cancelled")
+
+    stopped = pipelines(big_sim, name="stopped")
+    with pytest.raises(RuntimeError, match="cancelled"):
+        discover_channel(stopped, ref, on_page=lambda _c, ids: handed.append(list(ids)),
+                         checkpoint=checkpoint)
+    assert len(handed) == 1 and 0 < len(handed[0]) <= 150
+    assert set(handed[0]) == set(eligible_pending_videos(stopped, ch.channel_id))
+
+
 def test_a_stale_scan_cursor_is_not_resumed(big_sim, pipelines) -> None:
     """A cursor older than a day starts the scan at the top again (YouTube's page token
     points at a position in a playlist that may have moved a lot since)."""
@@ -218,7 +248,7 @@ def test_a_stale_scan_cursor_is_not_resumed(big_sim, pipelines) -> None:
             raise RuntimeError("worker killed")
 
     with pytest.raises(RuntimeError):
-        discover_channel(p, ref, on_page=on_page)
+        discover_channel(p, ref, on_page=on_page, handoff_batch=1)
     with p.db.write() as s:
         s.execute(update(Channel).values(
             scan_resumable_at=datetime.now(UTC) - timedelta(days=2)))
