@@ -87,6 +87,32 @@ def test_data_is_stored_as_blob(storage: SqliteQueueStorage, db: str) -> None:
     assert storage.dequeue() == b"\x00\xffpayload"
 
 
+def test_dequeue_looks_before_it_writes_unless_the_last_take_found_a_message(
+        db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An idle poller only reads (never the write lock); draining a backlog, each take is
+    one statement (the look found a message every time)."""
+    storage = SqliteQueueStorage("q", filename=db)
+    storage.enqueue_many([(b"a", 0), (b"b", 0), (b"c", 0)])
+    storage.close()
+    statements = traced_statements(monkeypatch)
+
+    def takes() -> tuple[int, int]:
+        looks = sum(s.startswith("SELECT 1 FROM task") for s in statements)
+        writes = sum(s.startswith("DELETE FROM task") for s in statements)
+        statements.clear()
+        return looks, writes
+
+    assert storage.dequeue() == b"a" and takes() == (1, 1)  # nothing known yet: look first
+    assert storage.dequeue() == b"b" and takes() == (0, 1)
+    assert storage.dequeue() == b"c" and takes() == (0, 1)
+    assert storage.dequeue() is None and takes() == (0, 1)  # the one write that finds none
+    for _ in range(3):
+        assert storage.dequeue() is None and takes() == (1, 0)  # idle: reads only
+    storage.enqueue(b"d", 0)
+    statements.clear()
+    assert storage.dequeue() == b"d" and takes() == (1, 1)
+
+
 def test_enqueue_many_is_one_transaction(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     storage = SqliteQueueStorage("q", filename=db)
     statements = traced_statements(monkeypatch)
