@@ -106,6 +106,23 @@ def test_a_forced_scan_finds_orphans_even_when_the_counts_match(system, db) -> N
     assert reap(system, force_orphan_scan=True).requeued == [b]
 
 
+def test_a_forced_scan_reads_the_messages_only_when_a_job_may_have_lost_one(
+        system, db, monkeypatch) -> None:
+    """A consumer started on a backlog just submitted does not unpickle every message of it
+    (none of its jobs has waited the grace); an old enough job still gets its message."""
+    young, old = (c.job_id for c in system.enqueue_videos(["vid00000001", "vid00000002"]))
+    system.queues.hueys["transcripts"].storage.flush_queue()  # both messages lost
+    real = system.queues.messages
+    looks: list[str] = []
+    monkeypatch.setattr(system.queues, "messages",
+                        lambda queue: looks.append(queue) or real(queue))
+    assert reap(system, force_orphan_scan=True).requeued == [] and looks == []
+    _age(db, old, updated=ORPHAN_GRACE_SECONDS + 5)
+    assert reap(system, force_orphan_scan=True).requeued == [old]
+    assert looks == ["transcripts"]  # only the queue with such a job
+    assert young not in system.queues.messages("transcripts")
+
+
 def test_a_shortfall_that_goes_away_is_not_a_lost_message(system, db, monkeypatch) -> None:
     """A message a worker has just taken (not yet claimed) makes the queue one short for a
     moment: the reaper counts again before it reads every message, and reads them only when

@@ -126,9 +126,14 @@ def _requeue_orphans(system: JobSystem, force: bool) -> list[int]:
     for queue in system.queues.hueys:
         if queue not in suspects and not force:
             continue
+        # The ledger first: the queue's messages are read (each unpickled) only when a job
+        # has waited long enough to have lost its message. A consumer started on a backlog
+        # just submitted no longer reads every message of it before its first job.
+        waiting = system.db.query(Q.waiting_jobs, queue, older_than)
+        if not waiting:
+            continue
         present = system.queues.messages(queue)
-        candidates = [j for j in system.db.query(Q.waiting_jobs, queue, older_than)
-                      if j.id not in present]
+        candidates = [j for j in waiting if j.id not in present]
         if not candidates:
             continue
         system.send([(j.job_type, j.id, j.priority, j.next_retry_at) for j in candidates])
