@@ -346,6 +346,123 @@ def test_a_failed_group_fails_every_statement_in_it(ledger: Ledger) -> None:
     assert group.run(lambda conn: 7) == 7  # the next batch is fine
 
 
+def test_the_group_keeps_one_connection_until_released(ledger: Ledger) -> None:
+    """The hot path keeps its connection between transactions (a consumer gives it back as
+    it stops); after a failed batch the next one starts on a fresh connection."""
+    pool = ledger.engine.pool
+    job_id = new_job(ledger, job_type="discover_channel")
+    assert pool.checkedout() == 0
+    assert ledger.claim(job_id, "w1") is not None
+    assert ledger.complete(job_id, "w1", {})
+    assert pool.checkedout() == 1  # one for both transitions, kept
+    ledger.release()
+    assert pool.checkedout() == 0
+
+    def boom(_conn):
+        raise RuntimeError("disk I/O error")
+
+    with pytest.raises(RuntimeError):
+        ledger.group.run(boom)
+    assert pool.checkedout() == 0  # given back, not reused
+    assert ledger.group.run(lambda conn: conn.exec_driver_sql("SELECT 7").scalar()) == 7
+
+
+def test_exclusive_work_never_overlaps_a_batch_and_every_caller_is_answered(ledger) -> None:
+    """Threads writing batches and threads running exclusive work, all at once: each gets
+    its own answer, and nothing else is written while exclusive work runs."""
+    import threading
+    import time
+
+    group = ledger.group
+    state = {"batch": 0, "exclusive": 0, "overlaps": 0}
+    lock = threading.Lock()
+    answers: list[tuple[str, int, int]] = []
+
+    def enter(kind: str) -> None:
+        with lock:
+            state[kind] += 1
+            if state["exclusive"] and (state["batch"] or state["exclusive"] > 1):
+                state["overlaps"] += 1
+
+    def leave(kind: str) -> None:
+        with lock:
+            state[kind] -= 1
+
+    def in_batch(n: int):
+        def fn(_conn):
+            enter("batch")
+            leave("batch")
+            return n
+        return fn
+
+    def exclusive(n: int) -> int:
+        enter("exclusive")
+        threading.Event().wait(0.0005)
+        leave("exclusive")
+        return n
+
+    def work(name: str, use_exclusive: bool) -> None:
+        for n in range(150):
+            got = group.exclusive(lambda n=n: exclusive(n)) if use_exclusive and n % 5 == 0 \
+                else group.run(in_batch(n))
+            with lock:
+                answers.append((name, n, got))
+
+    threads = [threading.Thread(target=work, args=(f"t{i}", i % 2 == 0), daemon=True)
+               for i in range(6)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 60
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads)
+    assert len(answers) == 6 * 150 and all(n == got for _name, n, got in answers)
+    assert state == {"batch": 0, "exclusive": 0, "overlaps": 0}
+
+
+def test_a_caller_interrupted_while_waiting_is_not_written_and_blocks_nobody(ledger) -> None:
+    """A signal in the main thread while it waits for another thread's batch: its statement
+    is withdrawn, and the group goes on serving the others."""
+    import signal
+    import threading
+
+    group = ledger.group
+    started, finish = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def slow(_conn):
+        started.set()
+        finish.wait(10)
+        return "slow"
+
+    class Interrupted(Exception):
+        pass
+
+    def on_alarm(_signum, _frame):
+        raise Interrupted
+
+    leader = threading.Thread(target=group.run, args=(slow,), daemon=True)
+    leader.start()
+    assert started.wait(10)
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    main = threading.main_thread().ident
+    timer = threading.Timer(0.2, signal.pthread_kill, args=(main, signal.SIGALRM))
+    timer.start()
+    try:
+        with pytest.raises(Interrupted):
+            group.run(lambda _conn: ran.append("withdrawn"))
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        finish.set()
+        leader.join(10)
+    answers: list[int] = []
+    after = threading.Thread(target=lambda: answers.append(group.run(lambda _conn: 5)),
+                             daemon=True)  # a deadlock fails the test, not the session
+    after.start()
+    after.join(10)
+    assert answers == [5] and ran == []
+
+
 @pytest.mark.parametrize("result", [{"t": 1.5, "n": [1, "x"]}, None])
 def test_the_sqlite_hot_path_writes_rows_as_the_core_statements_do(ledger: Ledger, db,
                                                                      result) -> None:

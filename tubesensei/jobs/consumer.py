@@ -265,6 +265,7 @@ class Consumer:
             if not is_disk_full(exc):
                 raise  # (a full disk: the row goes stale and live lists drop it)
         self.system.install_executor(None)
+        self.system.ledger.release()
         executor.lines.summary(force=True)
         summary = ConsumerSummary(dict(executor.outcomes), time.monotonic() - self._started,
                                   self.reaped_at_start, self.system.db.query(waiting_summary),

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -140,75 +142,167 @@ def _driver(conn: Any) -> Any:
 class GroupCommit:
     """Run the hot path's transitions of several threads in one SQLite transaction.
 
-    SQLite has one writer at a time: worker threads that claim or complete jobs together
-    would queue for the write lock and each pay a commit. Here the first thread to arrive
-    writes everything waiting (its own statement and those that queued meanwhile) in one
-    transaction, then each caller gets its own statement's result, after the commit: every
-    transition stays its own guarded UPDATE and is durable when the call returns. A
-    failure fails every statement of the batch (nothing of it was committed).
+    SQLite has one writer at a time, and most of a transition's cost is its commit (the
+    pages of every index on the job's status, about 14, written to the WAL): worker threads
+    that claimed or completed jobs each in a transaction of their own would queue for the
+    write lock and each pay a commit. Here one thread at a time leads: it writes every
+    statement waiting (its own and those that queued meanwhile) in one transaction, then
+    each caller gets its own statement's result, after the commit: every transition stays
+    its own guarded UPDATE and is durable when the call returns. A failure fails every
+    statement of the batch (nothing of it was committed).
+
+    Threads that wait do so each on a lock of its own. When a batch is committed, its leader
+    wakes exactly the threads whose statements it wrote and hands the lead to the oldest
+    statement still waiting (a Condition's notify_all woke every waiter, and each then
+    queued for the Condition's lock, those not yet written only to sleep again). Before it
+    takes a batch the leader yields once, so that a thread about to add a statement (one
+    that has just run its task) joins this commit instead of paying the next one.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._cond = threading.Condition()
+        self._mutex = threading.Lock()
         self._waiting: list[_Op] = []
-        self._writing = False
+        self._exclusive: deque[threading.Lock] = deque()
+        self._busy = False  # a thread leads (writes a batch, or runs ``exclusive``)
         self.batches = 0
         self.statements = 0
+        self._conn: Any = None  # used by the leader only
 
     def run(self, fn: Callable[[Any], Any]) -> Any:
         op = _Op(fn)
-        with self._cond:
+        with self._mutex:
             self._waiting.append(op)
-            while self._writing and not op.done:
-                self._cond.wait()
+            leads = not self._busy
+            self._busy = True
+        if not leads:
+            try:
+                op.wake.acquire()  # released once: written by another thread, or ours to lead
+            except BaseException:  # interrupted (a signal in the main thread)
+                self._withdraw(op)
+                raise
             if op.done:
                 return op.outcome()
-            self._writing = True  # this thread writes the batch, its own op included
-            batch, self._waiting = self._waiting, []
+        batch: list[_Op] = []
         try:
-            try:
-                with self.engine.begin() as conn:
-                    for item in batch:
-                        item.result = item.fn(conn)
-            except BaseException as exc:
-                for item in batch:
-                    item.error = exc
+            time.sleep(0)  # yield the GIL: statements about to be added join this batch
+            with self._mutex:
+                batch, self._waiting = self._waiting, []
+            self._write(batch)
         finally:
-            with self._cond:
+            with self._mutex:
                 for item in batch:
                     item.done = True
                 self.batches += 1
                 self.statements += len(batch)
-                self._writing = False
-                self._cond.notify_all()
+                successor = self._next_leader()
+            if successor is not None:  # first: the next batch is the critical path
+                successor.release()
+            for item in batch:
+                if item is not op:
+                    item.wake.release()
         return op.outcome()
 
+    def _write(self, batch: list[_Op]) -> None:
+        """One transaction for the batch, on the connection the group keeps between batches
+        (taking one from the pool and giving it back cost as much as the transaction's own
+        BEGIN and COMMIT). After a failure the connection goes back to the pool: the next
+        batch starts on a fresh one."""
+        try:
+            if self._conn is None:
+                self._conn = self.engine.connect()
+            with self._conn.begin():
+                for item in batch:
+                    item.result = item.fn(self._conn)
+        except BaseException as exc:
+            for item in batch:
+                item.error = exc
+            self._release_connection()
+
+    def _release_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # a broken connection: the pool has dropped it
+                pass
+
+    def release(self) -> None:
+        """Give the kept connection back to the pool (a consumer that stops); the next batch
+        takes one again."""
+        with self._mutex:
+            if self._busy:  # being written: its leader keeps the connection
+                return
+            self._release_connection()
+
+    def _next_leader(self) -> threading.Lock | None:
+        """The lock to release for whoever leads next (under the mutex); None: nobody waits."""
+        if self._exclusive:
+            return self._exclusive.popleft()
+        if self._waiting:
+            first = self._waiting[0]
+            first.leads = True
+            return first.wake
+        self._busy = False
+        return None
+
+    def _withdraw(self, op: _Op) -> None:
+        """A caller that stopped waiting: its statement is not written (unless a batch has
+        it already), and a lead handed to it goes on to the next in line."""
+        with self._mutex:
+            if op not in self._waiting:
+                return  # written, or being written: nothing to take back
+            self._waiting.remove(op)
+            successor = self._next_leader() if op.leads else None
+        if successor is not None:
+            successor.release()
 
     def exclusive(self, fn: Callable[[], Any]) -> Any:
         """Run ``fn`` (its own transaction) while no batch is being written, and hold the
         batches back until it ends: threads of this process then never meet on SQLite's
         lock, whose busy handler sleeps (1, 2, 5, 10 ms...) before it looks again."""
-        with self._cond:
-            while self._writing:
-                self._cond.wait()
-            self._writing = True
+        turn: threading.Lock | None = None
+        with self._mutex:
+            if self._busy:
+                turn = threading.Lock()
+                turn.acquire()
+                self._exclusive.append(turn)  # served before the next batch
+            self._busy = True
+        if turn is not None:
+            try:
+                turn.acquire()
+            except BaseException:  # interrupted: give up the turn, or pass it on
+                with self._mutex:
+                    handed = turn not in self._exclusive
+                    if not handed:
+                        self._exclusive.remove(turn)
+                    successor = self._next_leader() if handed else None
+                if successor is not None:
+                    successor.release()
+                raise
         try:
             return fn()
         finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
+            with self._mutex:
+                successor = self._next_leader()
+            if successor is not None:
+                successor.release()
 
 
 class _Op:
-    __slots__ = ("done", "error", "fn", "result")
+    """One caller's statement: its result or error, and the lock its caller waits on (held
+    from the start; released once, when the statement is written or the caller is to lead)."""
+
+    __slots__ = ("done", "error", "fn", "leads", "result", "wake")
 
     def __init__(self, fn: Callable[[Any], Any]) -> None:
         self.fn = fn
         self.done = False
+        self.leads = False  # the lead was handed to this caller
         self.result: Any = None
         self.error: BaseException | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
     def outcome(self) -> Any:
         if self.error is not None:
@@ -236,6 +330,11 @@ class Ledger:
             .on_conflict_do_nothing(index_elements=["job_type", "entity_id"],
                                     index_where=ACTIVE_INDEX_WHERE)
         )
+
+    def release(self) -> None:
+        """Give back the connection the hot path keeps between its transactions (a consumer
+        that stops); the next claim or completion takes one again."""
+        self.group.release()
 
     # -- creation ---------------------------------------------------------------------
 
