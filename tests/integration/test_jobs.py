@@ -298,3 +298,19 @@ def test_a_discovery_joins_the_one_running_on_its_channel(sim, tmp_path: Path) -
     assert claim_or_join(system.db, b.job_id, pk, "auto") is None
     assert scalar(settings, "SELECT discovery_job_id FROM channels") == b.job_id
     system.close()
+
+
+def test_closing_a_job_system_gives_back_the_ledgers_kept_connection(tmp_path: Path) -> None:
+    """On a database it shares (the TUI, the demo), a closed job system holds no connection
+    of the pool: the ledger's hot path keeps one between transactions until released."""
+    from tubesensei.db.engine import Database
+
+    settings = settings_for("http://127.0.0.1:9", tmp_path / "d")
+    db = Database.from_settings(settings)
+    system = JobSystem(settings, db)
+    job = system.enqueue_videos(["dQw4w9WgXcQ"])[0]
+    assert system.ledger.claim(job.job_id, "w1") is not None
+    assert db.engine.pool.checkedout() == 1  # kept by the ledger
+    system.close()
+    assert db.engine.pool.checkedout() == 0
+    db.dispose()

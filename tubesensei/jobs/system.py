@@ -261,6 +261,7 @@ class JobSystem:
 
     def close(self) -> None:
         """Close the queues (and the database, when this system opened it)."""
+        self.ledger.release()  # the connection its hot path keeps between transactions
         self.queues.close()
         if self._waker is not None:
             self._waker.stop()
