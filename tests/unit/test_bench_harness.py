@@ -84,14 +84,15 @@ def test_the_budget_keeps_a_share_for_each_module_to_come() -> None:
 
     rows = run.collect(True, ["a", "b", "c", "d"], slow_runner, budget=115.0,
                        progress=io.StringIO(), clock=lambda: now[0])
-    assert timeouts == [70.0, 15.0, 15.0, 15.0]
+    share = run.MIN_SHARE_S  # kept for each module still to run
+    assert timeouts == [115.0 - 3 * share, share, share, share]
     assert [r["benchmark"] for r in rows] == ["a", "b", "c", "d"]  # labelled by collect
 
     now[0] = 0.0
     timeouts.clear()
-    rows = run.collect(True, ["a", "b"], slow_runner, budget=12.0, progress=io.StringIO(),
+    rows = run.collect(True, ["a", "b"], slow_runner, budget=share, progress=io.StringIO(),
                        clock=lambda: now[0])
-    assert timeouts == [12.0]
+    assert timeouts == [share]
     assert rows[-1]["benchmark"] == "b" and rows[-1]["detail"].startswith("not run")
 
 
