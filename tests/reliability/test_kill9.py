@@ -144,6 +144,32 @@ def test_sigterm_is_graceful_and_a_second_signal_exits_at_once(
         assert proc.returncode == 130 and time.monotonic() - started < 5
 
 
+def test_sigusr1_prints_every_threads_stack_and_the_consumer_goes_on(
+    tubesensei_exe: list[str], tmp_path: Path
+) -> None:
+    """`kill -USR1` on a consumer that seems stuck shows what each thread waits on."""
+    with running_simulator(SimConfig(seed=7, channels=1, videos_per_channel=20,
+                                     latency_ms=100)) as sim:
+        data = tmp_path / "data"
+        env = {**os.environ, **sim_environ(sim.base_url, data)}
+        settings = settings_for(sim.base_url, data)
+        subprocess.run([*tubesensei_exe, "enqueue", "channel", sim.world.channels[0].handle],
+                       env=env, check=True, capture_output=True, timeout=60)
+        proc = consumer(tubesensei_exe, env, "--burst", "--burst-wait", "1")
+        wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                          "WHERE status='running'") >= 1)
+        proc.send_signal(signal.SIGUSR1)
+        _stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr[-2000:]  # it went on to the end of its burst
+        # faulthandler's dump: "Thread 0x..." per thread ("Current thread 0x..." for the one
+        # that took the signal, if any): the main thread and four workers at least.
+        assert stderr.count("hread 0x") >= 5, stderr[-3000:]
+        stacks = stderr[stderr.find("hread 0x"):]
+        assert "tubesensei/jobs/" in stacks, stacks[:3000]  # the workers' own frames
+        assert scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                "WHERE status != 'completed'") == 0
+
+
 @pytest.mark.slow
 def test_two_consumer_processes_cooperate(tubesensei_exe: list[str], tmp_path: Path) -> None:
     """Two run-consumer processes on one data folder: every job runs once, no lock errors."""

@@ -83,7 +83,15 @@ def wait_for(predicate, timeout: float = 90.0, what: str = "condition") -> None:
 
 
 def finished(proc: subprocess.Popen[str], timeout: float = 180) -> str:
-    out, err = proc.communicate(timeout=timeout)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # What it was doing: every thread's stack (SIGUSR1), with the end of its log.
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError(f"consumer still running after {timeout} s:\n{err[-8000:]}") from None
     assert proc.returncode == 0, err[-3000:]
     return out
 

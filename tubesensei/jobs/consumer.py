@@ -22,6 +22,7 @@ is due within ``burst_wait`` seconds.
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import os
 import signal
 import socket
@@ -192,6 +193,10 @@ class Consumer:
         if install_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, self._on_signal)
+            if hasattr(signal, "SIGUSR1"):  # not on Windows
+                # `kill -USR1 PID`: every thread's stack on stderr, for a consumer that
+                # seems stuck (what each worker waits on), and it goes on working.
+                faulthandler.register(signal.SIGUSR1, all_threads=True)
         try:
             self.start()
             # Sleep, not Event.wait: a signal handler runs on this thread, and one that set
@@ -202,6 +207,8 @@ class Consumer:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if previous and hasattr(signal, "SIGUSR1"):
+                faulthandler.unregister(signal.SIGUSR1)
 
     def _on_signal(self, _signum: int, _frame: Any) -> None:
         self._signals += 1
