@@ -250,3 +250,23 @@ def test_a_failing_housekeeping_step_neither_blocks_a_burst_nor_floods_the_log(
     assert done.stderr.count("housekeeping step failed") == 1
     assert "periodic tasks are broken" in done.stderr
     assert "completed 1" in done.stdout
+
+
+def test_a_metrics_port_asked_for_and_taken_fails_with_one_line(run_cli, sim) -> None:
+    """An explicit --metrics-port that another program holds: exit 1, one line saying so
+    (no other OSError of the consumer's is reported as a metrics problem)."""
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        result = run_cli("run-consumer", "--burst", "--burst-wait", "1",
+                         "--metrics-port", str(port))
+    finally:
+        holder.close()
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"Error: cannot serve metrics on port {port}: ")
+    assert line.endswith("(use --metrics-port or --no-metrics)") and "None" not in line

@@ -325,7 +325,7 @@ def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], 
     from datetime import UTC, datetime
 
     from tubesensei.commands.live import live_progress, summary_lines
-    from tubesensei.jobs.consumer import Consumer
+    from tubesensei.jobs.consumer import Consumer, MetricsUnavailable
     from tubesensei.jobs.registry import QUEUES
     from tubesensei.queries.progress import backlog
 
@@ -355,9 +355,8 @@ def run_consumer(app: AppContext, workers: int | None, queues: tuple[str, ...], 
     try:
         with live_progress(progress, consumer.queues):
             summary = consumer.run()
-    except OSError as exc:
-        raise Failure(f"cannot serve metrics on port {port}: {exc.strerror} "
-                      "(use --metrics-port or --no-metrics)") from None
+    except MetricsUnavailable as exc:
+        raise Failure(f"{exc} (use --metrics-port or --no-metrics)") from None
     for line in summary_lines(summary.elapsed_s, summary.outcomes, summary.remaining,
                               summary.holds, datetime.now(UTC)):
         click.echo(line)

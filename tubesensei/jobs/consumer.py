@@ -73,6 +73,14 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     return bool(mallopt(_M_ARENA_MAX, arenas))
 
 
+class MetricsUnavailable(Exception):
+    """The metrics endpoint could not be served on ``port`` (taken, or not ours to use)."""
+
+    def __init__(self, port: int | None, error: OSError) -> None:
+        self.port, self.reason = port, error.strerror or str(error)
+        super().__init__(f"cannot serve metrics on port {port}: {self.reason}")
+
+
 @dataclass
 class ConsumerSummary:
     outcomes: dict[str, int]
@@ -176,10 +184,13 @@ class Consumer:
         host = self.system.settings.metrics.host
         try:
             return serve_metrics(self.system, self.metrics, host, self.metrics_port or 0)
-        except OSError:
+        except OSError as exc:
             if self.metrics_port_required or not self.metrics_port:
-                raise
-        server = serve_metrics(self.system, self.metrics, host, 0)
+                raise MetricsUnavailable(self.metrics_port, exc) from None
+        try:
+            server = serve_metrics(self.system, self.metrics, host, 0)
+        except OSError as exc:
+            raise MetricsUnavailable(0, exc) from None
         log.warning("metrics port in use: serving on another", wanted=self.metrics_port,
                     port=server.server_port)
         return server
@@ -190,13 +201,11 @@ class Consumer:
         Signal handlers can only be installed from the main thread (embedders such as the
         TUI run the consumer elsewhere and call ``stop()`` themselves)."""
         previous: dict[int, Any] = {}
+        dumps = False
         if install_signals and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, self._on_signal)
-            if hasattr(signal, "SIGUSR1"):  # not on Windows
-                # `kill -USR1 PID`: every thread's stack on stderr, for a consumer that
-                # seems stuck (what each worker waits on), and it goes on working.
-                faulthandler.register(signal.SIGUSR1, all_threads=True)
+            dumps = self._dump_stacks_on_sigusr1()
         try:
             self.start()
             # Sleep, not Event.wait: a signal handler runs on this thread, and one that set
@@ -207,8 +216,21 @@ class Consumer:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            if previous and hasattr(signal, "SIGUSR1"):
+            if dumps:
                 faulthandler.unregister(signal.SIGUSR1)
+
+    @staticmethod
+    def _dump_stacks_on_sigusr1() -> bool:
+        """``kill -USR1 PID``: every thread's stack on stderr, for a consumer that seems
+        stuck (what each worker waits on); it goes on working. Not on Windows, nor when
+        stderr is no file (a consumer run in-process with its output captured)."""
+        if not hasattr(signal, "SIGUSR1"):
+            return False
+        try:
+            faulthandler.register(signal.SIGUSR1, all_threads=True)
+        except (OSError, ValueError):  # stderr has no file descriptor
+            return False
+        return True
 
     def _on_signal(self, _signum: int, _frame: Any) -> None:
         self._signals += 1
