@@ -32,6 +32,15 @@ def _cleaned() -> tuple[list[list[object]], str]:
     return [[s.start, s.duration, s.text] for s in cleaned.segments], cleaned.text
 
 
+def _add_video(db: Database, video_id: str) -> None:
+    """A stored video (and a channel of its own) for a transcript to be stored on."""
+    with db.write() as s:
+        channel = Channel(youtube_channel_id="UC" + video_id[0] * 22, title="t")
+        s.add(channel)
+        s.flush()
+        s.add(Video(youtube_video_id=video_id, channel_id=channel.id))
+
+
 def seed_at_0008(url: str) -> None:
     """A database at revision 0008 holding two transcripts as that revision stored them
     (JSON), one of them edited by hand so its text no longer fits its segments."""
@@ -126,11 +135,7 @@ def test_a_stored_transcript_reads_back_whole_from_a_fraction_of_its_json(
     assert "\n\n" in cleaned.text
     db = Database(url)
     try:
-        with db.write() as s:
-            channel = Channel(youtube_channel_id="UC" + "b" * 22, title="t")
-            s.add(channel)
-            s.flush()
-            s.add(Video(youtube_video_id="ccccccccccc", channel_id=channel.id))
+        _add_video(db, "ccccccccccc")
         store_transcript(db, FetchedTranscript("ccccccccccc", "en", "English", True, None,
                                                raw))
         with db.read() as s:
@@ -195,11 +200,7 @@ def check_many_passages(url: str) -> None:
     raw = [(i * 31.0, 3.0, f"passage number w{i}x of the long talk.") for i in range(2345)]
     db = Database(url)
     try:
-        with db.write() as s:
-            channel = Channel(youtube_channel_id="UC" + "m" * 22, title="t")
-            s.add(channel)
-            s.flush()
-            s.add(Video(youtube_video_id="mmmmmmmmmmm", channel_id=channel.id))
+        _add_video(db, "mmmmmmmmmmm")
         store_transcript(db, FetchedTranscript("mmmmmmmmmmm", "en", "English", False, None,
                                                raw))
         for rebuild in (False, True):

@@ -113,29 +113,38 @@ def test_repeated_kill9_at_random_moments_ends_at_the_truth(tubesensei_exe: list
         assert sim.stats()["requests"]["playlistItems.list"] <= pages + 5
 
 
+def _channel_queued(sim, exe: list[str], tmp_path: Path):
+    """The environment and settings of a data folder with the sim's channel queued."""
+    data = tmp_path / "data"
+    env = {**os.environ, **sim_environ(sim.base_url, data)}
+    subprocess.run([*exe, "enqueue", "channel", sim.world.channels[0].handle],
+                   env=env, check=True, capture_output=True, timeout=60)
+    return env, settings_for(sim.base_url, data)
+
+
+def _consumer_running_a_job(exe: list[str], env: dict[str, str], settings, *args: str):
+    """A consumer process, once it runs a job."""
+    proc = consumer(exe, env, *args)
+    wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
+                                      "WHERE status='running'") >= 1)
+    return proc
+
+
 @pytest.mark.slow
 def test_sigterm_is_graceful_and_a_second_signal_exits_at_once(
     tubesensei_exe: list[str], tmp_path: Path
 ) -> None:
     with running_simulator(SimConfig(seed=6, channels=1, videos_per_channel=40,
                                      latency_ms=300)) as sim:
-        data = tmp_path / "data"
-        env = {**os.environ, **sim_environ(sim.base_url, data)}
-        settings = settings_for(sim.base_url, data)
-        subprocess.run([*tubesensei_exe, "enqueue", "channel", sim.world.channels[0].handle],
-                       env=env, check=True, capture_output=True, timeout=60)
-        proc = consumer(tubesensei_exe, env, "--grace", "1")
-        wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
-                                          "WHERE status='running'") >= 1)
+        env, settings = _channel_queued(sim, tubesensei_exe, tmp_path)
+        proc = _consumer_running_a_job(tubesensei_exe, env, settings, "--grace", "1")
         proc.send_signal(signal.SIGTERM)
         _stdout, stderr = proc.communicate(timeout=30)
         assert proc.returncode == 0, stderr[-2000:]
         assert "Traceback" not in stderr
         assert scalar(settings, "SELECT count(*) FROM processing_jobs WHERE status='running'") == 0
 
-        proc = consumer(tubesensei_exe, env, "--grace", "30")
-        wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
-                                          "WHERE status='running'") >= 1)
+        proc = _consumer_running_a_job(tubesensei_exe, env, settings, "--grace", "30")
         proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
         started = time.monotonic()
@@ -150,14 +159,9 @@ def test_sigusr1_prints_every_threads_stack_and_the_consumer_goes_on(
     """`kill -USR1` on a consumer that seems stuck shows what each thread waits on."""
     with running_simulator(SimConfig(seed=7, channels=1, videos_per_channel=20,
                                      latency_ms=100)) as sim:
-        data = tmp_path / "data"
-        env = {**os.environ, **sim_environ(sim.base_url, data)}
-        settings = settings_for(sim.base_url, data)
-        subprocess.run([*tubesensei_exe, "enqueue", "channel", sim.world.channels[0].handle],
-                       env=env, check=True, capture_output=True, timeout=60)
-        proc = consumer(tubesensei_exe, env, "--burst", "--burst-wait", "1")
-        wait_for(lambda: scalar(settings, "SELECT count(*) FROM processing_jobs "
-                                          "WHERE status='running'") >= 1)
+        env, settings = _channel_queued(sim, tubesensei_exe, tmp_path)
+        proc = _consumer_running_a_job(tubesensei_exe, env, settings, "--burst",
+                                       "--burst-wait", "1")
         proc.send_signal(signal.SIGUSR1)
         _stdout, stderr = proc.communicate(timeout=120)
         assert proc.returncode == 0, stderr[-2000:]  # it went on to the end of its burst
