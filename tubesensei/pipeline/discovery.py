@@ -222,7 +222,7 @@ def discover_channel(
     for ``on_page`` (called every ``handoff_batch`` videos, default ``HANDOFF_BATCH``)."""
     if on_page is None:
         return _discover(p, ref, mode, None, checkpoint)
-    handoff = Handoff(on_page, HANDOFF_BATCH if handoff_batch is None else handoff_batch)
+    handoff = _Handoff(on_page, HANDOFF_BATCH if handoff_batch is None else handoff_batch)
     try:
         result = _discover(p, ref, mode, handoff, checkpoint)
     except BaseException:
@@ -235,7 +235,7 @@ def discover_channel(
     return result
 
 
-class Handoff:
+class _Handoff:
     """``on_page`` in batches: collects the videos of committed pages and passes them on
     once ``batch`` are there (``flush()`` passes on the rest)."""
 
