@@ -135,7 +135,7 @@ def _time(db: Database, fn: Query, runs: int) -> list[float]:
 
 
 def _run_all(url: str, report: Any, runs: int) -> list[dict[str, Any]]:
-    db = Database(url)
+    db = Database(url, reader=True)  # as the reading commands and the TUI open it
     results = []
     try:
         for name, group, fn in _queries(report):

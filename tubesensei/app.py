@@ -126,7 +126,7 @@ class Runtime:
                 self._db = self._read_only_database()
             else:
                 self.ensure_schema()
-                self._db = Database.from_settings(self.settings)
+                self._db = Database.from_settings(self.settings, reader=read_only)
         return self._db
 
     def _writable(self) -> bool:
@@ -153,7 +153,7 @@ class Runtime:
             raise ConfigError(f"data folder {folder} is read-only and its database (schema "
                               f"{state.current}) needs an upgrade to {state.head}; upgrade "
                               "it where it can be written")
-        return Database.from_settings(self.settings, read_only=True)
+        return Database.from_settings(self.settings, read_only=True, reader=True)
 
     def jobs(self) -> JobSystem:
         """The job system over this process's database."""

@@ -13,7 +13,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from tubesensei.db.engine import Database, create_sync_engine
+from tubesensei.db.engine import (
+    READER_CACHE_KIB,
+    READER_MMAP_BYTES,
+    AsyncDatabase,
+    Database,
+    create_sync_engine,
+)
 from tubesensei.db.models import Base, Channel, ProcessingJob, Transcript, TranscriptChunk, Video
 from tubesensei.db.schema import (
     SchemaError,
@@ -59,7 +65,54 @@ def test_pragmas_are_set(db_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        # a consumer keeps SQLite's default page cache and reads the file (no mmap)
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
     engine.dispose()
+
+
+def test_readers_map_the_file_and_keep_a_bigger_cache(db_url: str) -> None:
+    engine = create_sync_engine(db_url, reader=True)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == READER_MMAP_BYTES
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -READER_CACHE_KIB
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+    async def tui() -> tuple[int, int]:  # the TUI reads through the asyncio engine
+        adb = AsyncDatabase(db_url)
+        try:
+            async with adb.engine.connect() as conn:
+                return ((await conn.exec_driver_sql("PRAGMA mmap_size")).scalar(),
+                        (await conn.exec_driver_sql("PRAGMA cache_size")).scalar())
+        finally:
+            await adb.dispose()
+
+    assert asyncio.run(tui()) == (READER_MMAP_BYTES, -READER_CACHE_KIB)
+
+
+def test_reading_commands_open_a_reader_and_the_others_do_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tubesensei.app import Runtime
+    from tubesensei.config import load_settings
+
+    config = tmp_path / "empty.toml"
+    config.write_text("", encoding="utf-8")
+
+    def mmap_size(read_only: bool) -> int:
+        runtime = Runtime(load_settings(config, environ={
+            "TUBESENSEI_DATA_DIR": str(tmp_path / "data")}))
+        try:
+            with runtime.database(read_only=read_only).engine.connect() as conn:
+                return conn.exec_driver_sql("PRAGMA mmap_size").scalar()
+        finally:
+            runtime.close()
+
+    assert mmap_size(read_only=False) == 0  # creates the database: a writer
+    assert mmap_size(read_only=True) == READER_MMAP_BYTES
+    # a data folder that cannot be written (tests/reliability/test_read_only.py mounts one)
+    monkeypatch.setattr(Runtime, "_writable", lambda self: False)
+    assert mmap_size(read_only=True) == READER_MMAP_BYTES
 
 
 def test_outdated_schema_names_the_upgrade_command(tmp_path: Path) -> None:
