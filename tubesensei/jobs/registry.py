@@ -77,3 +77,13 @@ def job_type(name: str) -> JobType:
 # nothing and takes the other queues' threads and write lock (``workers scale batch N``
 # changes it on a running consumer).
 QUEUE_CAPS: dict[str, int] = {BATCH: 1}
+
+# Background queues: the largest share of a consumer's time their thread takes while other
+# queues have work running. A batch job turns 50 video ids into extract jobs (a write of 50
+# ledger rows and 50 messages); 2,000 of them back to back (a 100,000-video batch) held
+# SQLite's write lock most of the time and the consumer's other jobs ran at a third of their
+# pace. After each batch job the batch queue now rests twice as long as the job took, while
+# anything else runs: the other queues keep at least two thirds of the time; with nothing
+# else to do, a batch runs flat out. (Transcripts are rate limited far below how fast extract
+# jobs are made, so they never wait for a batch to finish expanding.)
+QUEUE_SHARES: dict[str, float] = {BATCH: 1 / 3}

@@ -7,7 +7,9 @@ threads as the largest cap (at most ``limits.max_concurrent_jobs``), and each th
 the next message from the queues in turn, skipping a queue that is at its cap, paused,
 behind an open breaker, or (transcripts) waiting for the rate limit. When a breaker's
 cool-down is over, one thread wins the half-open probe. ``workers scale QUEUE N`` changes a
-cap live (the housekeeper reads it back with each heartbeat).
+cap live (the housekeeper reads it back with each heartbeat). A background queue (``batch``,
+registry.QUEUE_SHARES) rests after each of its jobs while other queues' jobs are running, so
+that it takes at most its share of the consumer's time and write lock.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tubesensei.jobs.diskspace import is_disk_full
-from tubesensei.jobs.registry import QUEUE_CAPS, TRANSCRIPTS
+from tubesensei.jobs.registry import QUEUE_CAPS, QUEUE_SHARES, TRANSCRIPTS
 from tubesensei.jobs.runner import Executor, InFlight
 from tubesensei.jobs.system import JobSystem
 from tubesensei.logging import RepeatedErrors, get_logger
@@ -53,6 +55,7 @@ class WorkerPool:
         self._looks = 0
         self._empty_since: dict[str, int] = {}
         self._next_free = 0.0  # the rate limit's next slot, refreshed by housekeeping
+        self._rest_until: dict[str, float] = {}  # background queues resting (monotonic)
         self._errors = RepeatedErrors(log)
         executor.on_queue_state_change = self.refresh_status
         executor.on_rate_limit_reserved = self._note_reservation
@@ -147,6 +150,8 @@ class WorkerPool:
             return False  # nothing can be written: wait for space (jobs/diskspace.py)
         if self._empty_since.get(queue) == self._looks:
             return False  # empty at the last look, and nothing has happened since
+        if self._rest_until.get(queue, 0.0) > time.monotonic():
+            return False  # a background queue giving way to the others (see _rest)
         status = self._status.get(queue)
         if status is not None:
             if status.blocked_until(now) is not None:
@@ -201,7 +206,21 @@ class WorkerPool:
             slot = self._next_free - time.time()
             if slot > 0:
                 wait = min(wait, slot)
+        now = time.monotonic()
+        with self._idle:
+            rests = [t - now for t in self._rest_until.values() if t > now]
+        if rests:
+            wait = min(wait, min(rests))
         return max(wait, 0.01)
+
+    def _rest(self, queue: str, took: float) -> None:
+        """After a job of a background queue: while other queues have jobs running, the queue
+        rests long enough that its thread keeps to its share of the time (under self._idle)."""
+        share = QUEUE_SHARES.get(queue)
+        if share is None:
+            return
+        others = any(n for q, n in self._running.items() if q != queue)
+        self._rest_until[queue] = (time.monotonic() + took * (1 / share - 1)) if others else 0.0
 
     def _execute(self, queue: str, task: Any) -> None:
         """Run a message's task. Huey is the transport only: its revocations, expiry, locks,
@@ -242,6 +261,7 @@ class WorkerPool:
                     continue
                 queue, task, probe = found
                 self.executor.mark_probe(probe)
+                started = time.monotonic()
                 try:
                     self._execute(queue, task)
                 except Exception as exc:
@@ -253,6 +273,7 @@ class WorkerPool:
                     hung = threading.current_thread().name in self._hung
                     if not hung:
                         self._running[queue] -= 1
+                        self._rest(queue, time.monotonic() - started)
                 if hung:  # a replacement took this thread's place long ago
                     return
                 if probe:
