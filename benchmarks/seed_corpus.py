@@ -17,6 +17,7 @@ from sqlalchemy import Engine, insert
 
 from tubesensei.db.models import Channel, ProcessingJob, Transcript, TranscriptChunk, Video
 from tubesensei.db.packed import timing_of
+from tubesensei.jobs.registry import JOB_TYPES
 
 BATCH = 10_000
 WORDS_PER_SEGMENT = 10
@@ -185,7 +186,7 @@ def _job_rows(count: int, report: SeedReport, now: datetime) -> Iterator[dict[st
         created = now - timedelta(seconds=(count - n) * 10)
         yield {
             "id": n + 1, "job_type": job_type, "entity_id": entity,
-            "queue": "discovery" if discovery else ("batch" if n % 5 == 0 else "transcripts"),
+            "queue": JOB_TYPES[job_type].queue,  # as the registry puts them
             "priority": n % 3, "status": status, "attempts": 1, "max_attempts": 5,
             "error_class": "transient" if status == "failed" else None,
             "error": "boom" if status == "failed" else None, "result": None, "metadata": {},
