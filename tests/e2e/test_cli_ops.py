@@ -78,6 +78,17 @@ def test_bad_input_is_exit_2(run_cli, sim, args, fragment) -> None:
     assert result.stderr.count("\n") == 1 and fragment in result.stderr
 
 
+@pytest.mark.parametrize("content", ["", "\n\n", "# my reading list\n   # nothing yet\n"])
+def test_a_batch_file_without_ids_says_so(run_cli, sim, tmp_path: Path, content: str) -> None:
+    ids = tmp_path / "ids.txt"
+    ids.write_text(content, encoding="utf-8")
+    result = run_cli("enqueue", "batch", "--file", str(ids), "--name", "x")
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert result.stderr == f"Error: --file {ids}: no video ids in it (one video id or URL " \
+                            "per line; '#' starts a comment)\n"
+    assert not (tmp_path / "data" / "tubesensei.db").exists()  # nothing written
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

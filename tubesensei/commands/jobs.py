@@ -169,6 +169,9 @@ def enqueue_batch(app: AppContext, refs: tuple[str, ...], name: str | None, file
     ids = [r if _BARE_VIDEO_ID.fullmatch(r) else parse_video_id(r) for r in lines if r]
     ref = parse_channel_ref(channel) if channel else None
     if not ids and ref is None:
+        if file is not None:  # the file was read, and held nothing to process
+            raise BadInput(f"--file {file.name}: no video ids in it (one video id or URL "
+                           "per line; '#' starts a comment)")
         raise BadInput("give video references, --file or --channel")
     rt = app.runtime()
     if ref is not None:
