@@ -179,6 +179,37 @@ def test_a_session_of_unavailable_videos_reports_jobs_and_transcripts_apart(
     assert "transcripts obtained" in listed and f"0 of {n}" in listed
 
 
+def test_sessions_list_shows_the_newest_screenful(run_cli, sim, tmp_path: Path) -> None:
+    from tubesensei.jobs.system import JobSystem
+
+    manual = [v.video_id for v in sim.world.videos_by_case("manual_en")]
+    ok(run_cli("enqueue", "batch", manual[0], "--name", "first"))  # makes the database
+    system = JobSystem(settings_for(sim.base_url, tmp_path / "data"))
+    try:
+        for n in range(2, 24):
+            system.create_batch(f"batch {n}", manual[:1])
+    finally:
+        system.close()
+
+    def names(out: str) -> list[str]:
+        return [line.split("│")[2].strip() for line in out.splitlines()
+                if line.startswith("│")]
+
+    table = ok(run_cli("sessions", "list"))
+    assert names(table) == [f"batch {n}" for n in range(23, 3, -1)]  # the newest 20
+    assert "showing 20 of 23 sessions (use --limit N or --json for more)" in table
+    five = ok(run_cli("sessions", "list", "--limit", "5"))
+    assert names(five) == [f"batch {n}" for n in range(23, 18, -1)]
+    assert "showing 5 of 23 sessions" in five
+    everything = ok(run_cli("sessions", "list", "--limit", "23"))
+    assert names(everything)[-1] == "first" and "showing" not in everything
+    listed = json.loads(ok(run_cli("sessions", "list", "--json")))  # JSON: all of them
+    assert len(listed) == 23 and listed[-1]["name"] == "first"
+    assert len(json.loads(ok(run_cli("sessions", "list", "--json", "--limit", "2")))) == 2
+    bad = run_cli("sessions", "list", "--limit", "0")
+    assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "--limit" in bad.stderr
+
+
 def test_a_cancelled_job_is_retried_by_id_or_with_cancelled(run_cli, sim, tmp_path: Path) -> None:
     manual = [v.video_id for v in sim.world.videos_by_case("manual_en")][:3]
     ok(run_cli("enqueue", "video", *manual))

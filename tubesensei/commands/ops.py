@@ -6,10 +6,18 @@ from typing import Any
 
 import click
 
-from tubesensei.commands.common import QUEUE_CHOICE, AppContext, json_option, pass_app
-from tubesensei.commands.output import print_json, print_table
+from tubesensei.commands.common import (
+    QUEUE_CHOICE,
+    AppContext,
+    json_option,
+    limit_option,
+    pass_app,
+    shown_rows,
+)
+from tubesensei.commands.output import print_json, print_table, showing
 from tubesensei.errors import Failure
 
+SESSION_ROWS = 20  # sessions a table shows when --limit is not given
 QUEUE_COLUMNS = ["queue", "state", "queued", "scheduled", "pending", "retrying", "running",
                  "failed"]
 
@@ -28,18 +36,21 @@ def sessions_group() -> None:
 
 
 @sessions_group.command(name="list")
+@limit_option(SESSION_ROWS)
 @json_option
 @pass_app
-def sessions_list(app: AppContext, as_json: bool) -> None:
+def sessions_list(app: AppContext, limit: int | None, as_json: bool) -> None:
     """List sessions, newest first, with progress.
 
     \b
     Example:
         tubesensei sessions list
+        tubesensei sessions list --limit 100
     """
-    from tubesensei.queries.sessions import list_sessions
+    from tubesensei.queries.sessions import count_sessions, list_sessions
 
-    reports = app.reader().query(list_sessions)
+    db = app.reader()
+    reports = db.query(list_sessions, limit=shown_rows(limit, as_json, SESSION_ROWS))
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
@@ -49,6 +60,7 @@ def sessions_list(app: AppContext, as_json: bool) -> None:
                   f"{r.jobs_completed}/{r.total}", f"{r.transcripts} of {r.total}",
                   r.no_transcript, r.jobs.get("failed", 0), r.throughput_per_min]
                  for r in reports])
+    showing(len(reports), db.query(count_sessions), "sessions")
 
 
 @sessions_group.command(name="show")

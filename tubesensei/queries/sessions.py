@@ -95,10 +95,10 @@ class SessionReport:
 
 
 def _reports(s: Session, session_ids: Sequence[int] | None,
-             details: bool = True) -> list[SessionReport]:
+             details: bool = True, limit: int | None = None) -> list[SessionReport]:
     """Without ``details``, only the jobs by status (no failures by class, no transcripts
-    or unavailable counts, which read every job's video)."""
-    stmt = select(SESSIONS).order_by(SESSIONS.c.id.desc())
+    or unavailable counts, which read every job's video). ``limit``: the newest N."""
+    stmt = select(SESSIONS).order_by(SESSIONS.c.id.desc()).limit(limit)
     if session_ids is not None:
         stmt = stmt.where(SESSIONS.c.id.in_(list(session_ids)))
     sessions = s.execute(stmt).all()
@@ -173,8 +173,16 @@ def _outcomes(s: Session, ids: list[int]) -> dict[int, dict[str, int]]:
     return {sid: {why: n for why, n in totals.items() if n} for sid, totals in found.items()}
 
 
-def list_sessions(s: Session, *, details: bool = True) -> list[SessionReport]:
-    return _reports(s, None, details)
+def list_sessions(s: Session, *, details: bool = True,
+                  limit: int | None = None) -> list[SessionReport]:
+    """Sessions, newest first (the newest ``limit`` of them): reading a session's outcomes
+    costs one index seek per job of it, so a table shows a screenful, not every batch ever
+    made."""
+    return _reports(s, None, details, limit)
+
+
+def count_sessions(s: Session) -> int:
+    return int(s.execute(select(func.count()).select_from(SESSIONS)).scalar_one())
 
 
 def session_report(s: Session, session_id: int) -> SessionReport:
