@@ -28,6 +28,7 @@ def test_enqueue_run_consumer_and_inspect_jobs(run_cli, sim, tmp_path: Path) -> 
     queued = run_cli("enqueue", "channel", handle)
     assert queued.exit_code == 0, queued.stderr
     assert "queued   job 1  discover " + handle.lower() in queued.stdout
+    assert queued.stderr == ""  # a key is set: nothing to say
     again = run_cli("enqueue", "channel", f"https://www.youtube.com/{handle}/videos")
     assert "exists   job 1" in again.stdout and "already pending" in again.stdout
 
@@ -105,6 +106,18 @@ def test_enqueue_works_offline(run_cli, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("TUBESENSEI_YOUTUBE__API_ENDPOINT", "http://127.0.0.1:9")
     result = run_cli("enqueue", "channel", "@offline_handle")
     assert result.exit_code == 0 and "queued" in result.stdout
+
+
+def test_enqueue_channel_without_an_api_key_queues_and_says_what_will_fail(
+        run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The consumer may run elsewhere with its own key (scale-out), so the job is queued;
+    on a laptop it would fail at once with a configuration error, so the user hears now."""
+    monkeypatch.delenv("TUBESENSEI_YOUTUBE__API_KEY", raising=False)
+    result = run_cli("enqueue", "channel", "@no_key_here")
+    assert result.exit_code == 0 and "queued   job 1  discover @no_key_here" in result.stdout
+    assert result.stderr == ("note: no YouTube Data API key is set here "
+                             "(TUBESENSEI_YOUTUBE__API_KEY or youtube.api_key); discovery "
+                             "fails on a consumer without one\n")
 
 
 def test_run_consumer_logs_json_to_stderr(tubesensei_exe, sim, tmp_path: Path) -> None:

@@ -69,8 +69,13 @@ def enqueue_channel(app: AppContext, refs: tuple[str, ...], priority: int | None
     from tubesensei.youtube.ids import parse_channel_ref
 
     parsed = [parse_channel_ref(r) for r in refs]  # all checked before anything is queued
-    created = app.runtime().jobs().enqueue_channels(parsed, priority=priority, full=full)
+    runtime = app.runtime()
+    created = runtime.jobs().enqueue_channels(parsed, priority=priority, full=full)
     _report(created, "discover", [channel_entity(r) for r in parsed])
+    if runtime.settings.youtube.api_key is None:
+        # Queued all the same: the consumer may run elsewhere, with a key of its own.
+        click.echo("note: no YouTube Data API key is set here (TUBESENSEI_YOUTUBE__API_KEY or "
+                   "youtube.api_key); discovery fails on a consumer without one", err=True)
 
 
 # Video ids may begin with "-" (even "-h"): let click pass unknown "-xyz" words through.
