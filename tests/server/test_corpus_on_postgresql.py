@@ -149,6 +149,25 @@ def test_a_video_reads_the_same_on_both(sim, both) -> None:
     assert pg.db.query(select_video_ids, **misses) == lite.db.query(select_video_ids, **misses)
 
 
+def test_channels_list_counts_the_same_on_both(sim, both) -> None:
+    """channels list: one count per (channel, transcript status) pair, the statuses a
+    UNION of literals, on PostgreSQL as on SQLite; and the same for one channel."""
+    from tubesensei.queries.corpus import list_channels
+
+    lite, pg = both
+
+    def counts(p, ref=None) -> list[tuple]:
+        return [(c.youtube_channel_id, c.videos, c.transcripts, c.unavailable, c.pending,
+                 c.failed) for c in p.db.query(list_channels, ref)]
+
+    everything = counts(lite)
+    assert len(everything) == 2 and all(row[1] > 0 and row[2] > 0 for row in everything)
+    assert counts(pg) == everything
+    one = ChannelRef("id", sim.world.channels[1].channel_id)
+    assert counts(pg, one) == counts(lite, one) == [
+        row for row in everything if row[0] == one.value]
+
+
 def test_hostile_queries_are_words_on_postgresql_too(both) -> None:
     lite, pg = both
     for query in sorted(NO_WORDS | UNBALANCED):

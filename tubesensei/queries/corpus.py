@@ -94,6 +94,22 @@ class ChannelSummary:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in vars(self).items()}
 
 
+def _channel_counts() -> Any:
+    """(channel id, transcript status, videos) for every pair: built once (its six literal
+    SELECTs cost a tenth of the list to build on every call)."""
+    statuses = union_all(*(select(literal(st).label("status"))
+                           for st in TRANSCRIPT_STATUSES)).subquery("statuses")
+    n = (select(func.count()).select_from(VIDEOS)
+         .where(VIDEOS.c.channel_id == CHANNELS.c.id,
+                VIDEOS.c.transcript_status == statuses.c.status)
+         .scalar_subquery())
+    return select(CHANNELS.c.id, statuses.c.status, n).select_from(
+        CHANNELS.join(statuses, true()))
+
+
+_CHANNEL_COUNTS = _channel_counts()
+
+
 def list_channels(s: Session, ref: ChannelRef | None = None) -> list[ChannelSummary]:
     """Every channel (or one) with videos discovered vs transcripts stored vs unavailable.
 
@@ -109,14 +125,7 @@ def list_channels(s: Session, ref: ChannelRef | None = None) -> list[ChannelSumm
     channels = s.execute(channels_stmt).scalars().all()
     counts: dict[int, dict[str, int]] = {}
     if channels:
-        statuses = union_all(*(select(literal(st).label("status"))
-                               for st in TRANSCRIPT_STATUSES)).subquery("statuses")
-        n = (select(func.count()).select_from(VIDEOS)
-             .where(VIDEOS.c.channel_id == CHANNELS.c.id,
-                    VIDEOS.c.transcript_status == statuses.c.status)
-             .scalar_subquery())
-        counts_stmt = select(CHANNELS.c.id, statuses.c.status, n).select_from(
-            CHANNELS.join(statuses, true()))
+        counts_stmt = _CHANNEL_COUNTS
         if ref is not None:
             counts_stmt = counts_stmt.where(CHANNELS.c.id == channels[0].id)
         for channel_id, status, count in s.execute(counts_stmt).all():
