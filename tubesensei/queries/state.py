@@ -50,17 +50,7 @@ def completed_within(s: Session, now: datetime) -> dict[str, int]:
 BULK_JOBS = ("completed", "transcripts", "extract_transcript")
 
 
-def job_counts(s: Session) -> list[tuple[str, str, str, int]]:
-    """(queue, job type, status, jobs) over the whole ledger, ordered by status, queue, type.
-
-    Nearly every row of a ledger is a completed extract job of the transcripts queue (one
-    per video), and counting them would visit each one: that group is the whole ledger's
-    count(*), which SQLite takes from the cells of an index's pages without decoding a row,
-    less every other group. The others are counted from the (status, queue, job_type, ...)
-    index, in the ranges before and after the bulk's (each an equality prefix and one bound:
-    SQLite walks neither the bulk nor an OR of them row by row), grouped in the index's order.
-    One statement, so on PostgreSQL too (a snapshot per statement) the parts agree.
-    """
+def _job_counts_statement() -> Any:
     status, queue, job_type = JOBS.c.status, JOBS.c.queue, JOBS.c.job_type
     bulk_status, bulk_queue, bulk_type = BULK_JOBS
     in_bulk_status = status == bulk_status
@@ -73,9 +63,28 @@ def job_counts(s: Session) -> list[tuple[str, str, str, int]]:
     # count(*) alone in its SELECT: SQLite's page-cell count only serves that shape.
     every_job = select(null(), null(), null(),  # status NULL: the total
                        select(func.count()).select_from(JOBS).scalar_subquery())
-    rows = s.execute(union_all(every_job, *(
+    return union_all(every_job, *(
         select(queue, job_type, status, func.count()).where(where)
-        .group_by(status, queue, job_type) for where in around_the_bulk))).all()
+        .group_by(status, queue, job_type) for where in around_the_bulk))
+
+
+# Built once: its seven SELECTs took a tenth of the counting's time to build on every call.
+_JOB_COUNTS = _job_counts_statement()
+
+
+def job_counts(s: Session) -> list[tuple[str, str, str, int]]:
+    """(queue, job type, status, jobs) over the whole ledger, ordered by status, queue, type.
+
+    Nearly every row of a ledger is a completed extract job of the transcripts queue (one
+    per video), and counting them would visit each one: that group is the whole ledger's
+    count(*), which SQLite takes from the cells of an index's pages without decoding a row,
+    less every other group. The others are counted from the (status, queue, job_type, ...)
+    index, in the ranges before and after the bulk's (each an equality prefix and one bound:
+    SQLite walks neither the bulk nor an OR of them row by row), grouped in the index's order.
+    One statement, so on PostgreSQL too (a snapshot per statement) the parts agree.
+    """
+    bulk_status, bulk_queue, bulk_type = BULK_JOBS
+    rows = s.execute(_JOB_COUNTS).all()
     total = next(n for _, _, st, n in rows if st is None)
     counts = [(q, t, st, int(n)) for q, t, st, n in rows if st is not None]
     bulk = int(total) - sum(n for *_, n in counts)
