@@ -97,6 +97,19 @@ def test_enqueue_batch_takes_ids_that_start_with_dash_h(run_cli, sim) -> None:
     assert "Usage" in run_cli("enqueue", "batch", "-h").stdout
 
 
+def test_empty_job_and_session_lists_say_so(run_cli, sim) -> None:
+    assert run_cli("jobs", "list").stdout == "no jobs yet\n"
+    assert run_cli("sessions", "list").stdout == (
+        "no sessions yet (a batch makes one: tubesensei enqueue batch --file ids.txt "
+        "--name NAME)\n")
+    assert run_cli("sessions", "list", "--json").stdout.strip() == "[]"
+    assert run_cli("enqueue", "channel", sim.world.channels[0].handle).exit_code == 0
+    assert run_cli("jobs", "list", "--status", "failed", "--queue", "discovery").stdout == (
+        "no jobs match --status failed --queue discovery\n")
+    assert run_cli("jobs", "list", "--status", "failed", "--json").stdout.strip() == "[]"
+    assert "discover_channel" in run_cli("jobs", "list").stdout
+
+
 def test_unknown_job_is_exit_1(run_cli, sim) -> None:
     result = run_cli("jobs", "show", "999")
     assert result.exit_code == 1 and result.stderr.strip() == "Error: no job 999"

@@ -219,6 +219,11 @@ def jobs_list(app: AppContext, status: str | None, job_type: str | None, queue: 
     if as_json:
         print_json(rows)
         return
+    if not rows:
+        filters = [f"--{k} {v}" for k, v in (("status", status), ("type", job_type),
+                                              ("queue", queue)) if v is not None]
+        click.echo(f"no jobs match {' '.join(filters)}" if filters else "no jobs yet")
+        return
     t = table()
     for col in ("id", "type", "entity", "status", "attempts", "error", "finished"):
         t.add_column(col, overflow="fold" if col == "error" else "ellipsis")

@@ -54,6 +54,10 @@ def sessions_list(app: AppContext, limit: int | None, as_json: bool) -> None:
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
+    if not reports:
+        click.echo("no sessions yet (a batch makes one: tubesensei enqueue batch --file "
+                   "ids.txt --name NAME)")
+        return
     print_table(["id", "name", "status", "jobs finished", "jobs completed",
                  "transcripts obtained", "no transcript", "failed", "per min"],
                 [[r.id, r.name, r.status, f"{r.finished}/{r.total}",
