@@ -179,6 +179,18 @@ def test_a_session_of_unavailable_videos_reports_jobs_and_transcripts_apart(
     assert "transcripts obtained" in listed and f"0 of {n}" in listed
 
 
+def test_sessions_show_says_while_a_batch_is_still_creating_its_jobs(
+        run_cli, sim, tmp_path: Path) -> None:
+    manual = [v.video_id for v in sim.world.videos_by_case("manual_en")][:3]
+    ok(run_cli("enqueue", "batch", *manual, "--name", "three"))  # no consumer yet
+    shown = ok(run_cli("sessions", "show", "1"))
+    assert ("jobs created         0 of 3 (the session's batch jobs are still creating the "
+            "rest)") in shown
+    ok(run_cli("run-consumer", "--burst", "--burst-wait", "1", "--no-metrics"))
+    done = ok(run_cli("sessions", "show", "1"))
+    assert "jobs created" not in done and "jobs finished        3/3 (100%)" in done
+
+
 def test_sessions_list_shows_the_newest_screenful(run_cli, sim, tmp_path: Path) -> None:
     from tubesensei.jobs.system import JobSystem
 

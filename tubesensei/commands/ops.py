@@ -105,6 +105,13 @@ def _report_lines(r: Any, data: dict[str, Any]) -> list[tuple[str, Any]]:
     rate = "–" if r.success_rate is None else f"{r.success_rate:.0%}"
     lines: list[tuple[str, Any]] = [
         ("id", r.id), ("name", r.name), ("status", r.status), ("videos", r.videos),
+    ]
+    if r.status == "running" and r.total < r.videos:
+        # A batch makes its extract jobs 50 videos at a time, behind other work (the batch
+        # queue gives way): until then the counts below are of the jobs made so far.
+        lines.append(("jobs created", f"{r.total} of {r.videos} (the session's batch jobs "
+                                      "are still creating the rest)"))
+    lines += [
         ("jobs finished", f"{r.finished}/{r.total} ({_share(r.finished, r.total)})"),
         ("jobs completed", f"{r.jobs_completed}/{r.total} ({_share(r.jobs_completed, r.total)})"),
         ("jobs failed", f"{failed}" + (f" ({_counts(r.failures)})" if r.failures else "")),
