@@ -49,8 +49,10 @@ def sessions_list(app: AppContext, limit: int | None, as_json: bool) -> None:
     """
     from tubesensei.queries.sessions import count_sessions, list_sessions
 
-    db = app.reader()
-    reports = db.query(list_sessions, limit=shown_rows(limit, as_json, SESSION_ROWS))
+    rows = shown_rows(limit, as_json, SESSION_ROWS)
+    with app.reader().read() as s:  # one snapshot: the page and the count agree
+        reports = list_sessions(s, limit=rows)
+        total = count_sessions(s) if rows is not None and len(reports) == rows else len(reports)
     if as_json:
         print_json([r.as_dict() for r in reports])
         return
@@ -64,7 +66,7 @@ def sessions_list(app: AppContext, limit: int | None, as_json: bool) -> None:
                   f"{r.jobs_completed}/{r.total}", f"{r.transcripts} of {r.total}",
                   r.no_transcript, r.jobs.get("failed", 0), r.throughput_per_min]
                  for r in reports])
-    showing(len(reports), db.query(count_sessions), "sessions")
+    showing(len(reports), total, "sessions")
 
 
 @sessions_group.command(name="show")

@@ -72,7 +72,7 @@ def is_read_only(url: str | URL) -> bool:
 # page cache: counts and lists walk tens of thousands of index entries, and with SQLite's
 # default 2 MB cache they read most pages again on every poll (the dashboard's job counts
 # over 200k jobs: p50 13.5 -> 10.6 ms; the newest jobs 6.3 -> 3.0 ms). A consumer does not:
-# each worker's connection would keep its own cache, and its RSS grew 8% from 10k to 100k
+# each worker's connection would keep its own cache, and its RSS grew 7% from 10k to 100k
 # jobs with them (item 5 of the performance issue wants < 5%).
 READER_MMAP_BYTES = 256 * 2**20
 READER_CACHE_KIB = 16 * 2**10

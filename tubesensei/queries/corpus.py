@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, literal, select, true, union_all
@@ -94,9 +95,10 @@ class ChannelSummary:
         return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in vars(self).items()}
 
 
+@cache
 def _channel_counts() -> Any:
-    """(channel id, transcript status, videos) for every pair: built once (its six literal
-    SELECTs cost a tenth of the list to build on every call)."""
+    """(channel id, transcript status, videos) for every pair: built on first use, then kept
+    (its six literal SELECTs cost a tenth of the list to build on every call)."""
     statuses = union_all(*(select(literal(st).label("status"))
                            for st in TRANSCRIPT_STATUSES)).subquery("statuses")
     n = (select(func.count()).select_from(VIDEOS)
@@ -105,9 +107,6 @@ def _channel_counts() -> Any:
          .scalar_subquery())
     return select(CHANNELS.c.id, statuses.c.status, n).select_from(
         CHANNELS.join(statuses, true()))
-
-
-_CHANNEL_COUNTS = _channel_counts()
 
 
 def list_channels(s: Session, ref: ChannelRef | None = None) -> list[ChannelSummary]:
@@ -125,7 +124,7 @@ def list_channels(s: Session, ref: ChannelRef | None = None) -> list[ChannelSumm
     channels = s.execute(channels_stmt).scalars().all()
     counts: dict[int, dict[str, int]] = {}
     if channels:
-        counts_stmt = _CHANNEL_COUNTS
+        counts_stmt = _channel_counts()
         if ref is not None:
             counts_stmt = counts_stmt.where(CHANNELS.c.id == channels[0].id)
         for channel_id, status, count in s.execute(counts_stmt).all():
