@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import threading
@@ -55,6 +56,25 @@ def test_upgrade_matches_models_and_downgrades_to_base(tmp_path: Path) -> None:
         assert set(inspect(conn).get_table_names()) == {"alembic_version"}
     upgrade(url)
     assert schema_state(url).up_to_date
+    engine.dispose()
+
+
+def test_a_postgresql_engine_gives_the_partial_index_its_where() -> None:
+    """The models leave out postgresql_where (it would load the PostgreSQL dialect in every
+    SQLite command); making a PostgreSQL engine adds it, before any DDL or comparison."""
+    from sqlalchemy.schema import CreateIndex
+
+    index = next(i for i in ProcessingJob.__table__.indexes
+                 if i.name == "uq_processing_jobs_active_entity")
+    from sqlalchemy.dialects import postgresql
+
+    with contextlib.suppress(KeyError):  # added by an earlier test's engine
+        del index.dialect_options["postgresql"]["where"]
+    assert "WHERE" not in str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+    engine = create_sync_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # no connect
+    ddl = str(CreateIndex(index).compile(dialect=engine.dialect))
+    assert ddl.endswith("WHERE status IN ('pending', 'running', 'retrying')"), ddl
+    assert index.dialect_options["sqlite"]["where"] is not None
     engine.dispose()
 
 

@@ -137,6 +137,9 @@ def create_sync_engine(
     except ImportError:
         raise missing_client(sync_url) from None
     _install_postgres_hooks(engine)
+    from tubesensei.db.models import add_postgresql_options
+
+    add_postgresql_options()
     return engine
 
 
