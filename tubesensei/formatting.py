@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tubesensei.pipeline.cleaning import PARAGRAPH_PAUSE_SECONDS
-
 # A timestamp at least this often, a paragraph at most this long (seconds of speech).
 PARAGRAPH_SECONDS = 30.0
 LONGEST_PARAGRAPH_SECONDS = 45.0
@@ -53,6 +51,10 @@ def paragraphs(segments: Sequence[Sequence[Any]]) -> list[tuple[float, str]]:
     ends, and at 45 s in any case: auto-generated captions have no punctuation, and a
     timestamp every half minute keeps them readable and easy to cite.
     """
+    # Here, not at the top: every table and list imports this module, and the cleaning
+    # rules' module (~7 ms) only the commands that show a transcript.
+    from tubesensei.pipeline.cleaning import PARAGRAPH_PAUSE_SECONDS
+
     out: list[tuple[float, list[str]]] = []
     previous_end: float | None = None
     for start, duration, text in segments:

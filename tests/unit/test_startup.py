@@ -57,7 +57,7 @@ def test_a_command_imports_its_module_alone_and_no_alembic_at_head(tmp_path: Pat
     assert _loaded(modules, "tubesensei.commands.corpus")
     for absent in ("alembic", "huey", "tubesensei.commands.jobs",
                    "tubesensei.commands.transcripts", "tubesensei.sim",
-                   "sqlalchemy.dialects.postgresql"):
+                   "sqlalchemy.dialects.postgresql", "tubesensei.pipeline.cleaning"):
         assert not _loaded(modules, absent), absent
 
 
