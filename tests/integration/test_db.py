@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -89,6 +90,34 @@ def test_pragmas_are_set(db_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 0
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
     engine.dispose()
+
+
+def test_writers_begin_immediate_readers_deferred_and_a_lock_error_is_sqlalchemys(
+        db_url: str) -> None:
+    """BEGIN goes straight to the sqlite3 connection (db/engine.py _on_begin); a writer that
+    cannot get the lock still gets SQLAlchemy's OperationalError, which the ledger retries."""
+    from sqlalchemy.exc import OperationalError
+
+    db = Database(db_url, busy_timeout_ms=50)
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        with db.read() as s:  # DEFERRED: no lock taken by BEGIN itself
+            assert s.execute(text("SELECT count(*) FROM channels")).scalar() == 0
+            holder.execute("BEGIN IMMEDIATE")  # a reader does not stand in a writer's way
+            holder.execute("ROLLBACK")
+        with db.write() as s:  # IMMEDIATE: the write lock is taken at BEGIN
+            s.execute(text("SELECT 1"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                holder.execute("BEGIN IMMEDIATE")
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="database is locked"), db.write() as s:
+            s.execute(text("SELECT 1"))
+        holder.execute("ROLLBACK")
+        with db.write() as s:  # the pool's connection still works
+            assert s.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        holder.close()
+        db.dispose()
 
 
 def test_readers_map_the_file_and_keep_a_bigger_cache(db_url: str) -> None:
