@@ -61,6 +61,39 @@ def test_a_command_imports_its_module_alone_and_no_alembic_at_head(tmp_path: Pat
         assert not _loaded(modules, absent), absent
 
 
+def test_commands_on_the_queues_load_no_redis_or_psycopg_on_sqlite(tmp_path: Path) -> None:
+    """huey imports both clients when installed; a SQLite deployment never needs them
+    (tubesensei/jobs/__init__.py hides them from huey): 12 MB and ~75 ms for redis."""
+    rc, _, _ = _modules_after(["init"], tmp_path)
+    assert rc == 0
+    for argv in (["stats"], ["jobs", "list"]):
+        rc, _, modules = _modules_after(argv, tmp_path)
+        assert rc == 0 and _loaded(modules, "huey"), argv
+        assert not _loaded(modules, "redis") and not _loaded(modules, "psycopg"), argv
+
+
+def test_the_redis_queue_gives_huey_its_redis_names_back() -> None:
+    pytest.importorskip("redis")
+    code = (
+        "import sys\n"
+        "import tubesensei.jobs, huey.storage\n"
+        "assert 'redis' not in sys.modules and huey.storage.Redis is None\n"
+        "from tubesensei.jobs.redis_queue import RedisQueueHuey\n"
+        "import redis, redis.exceptions\n"
+        "s = huey.storage\n"
+        "assert (s.Redis, s.ConnectionPool, s.ConnectionError, s.TimeoutError) == (\n"
+        "    redis.Redis, redis.ConnectionPool, redis.exceptions.ConnectionError,\n"
+        "    redis.exceptions.TimeoutError)\n"
+        "assert s.PriorityRedisStorage.redis_client is redis.Redis\n"
+        "h = RedisQueueHuey('t', url='redis://127.0.0.1:1/0', blocking=False, results=False)\n"
+        "assert isinstance(h.storage.conn, redis.Redis)  # made, not connected\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
 def test_summaries_are_the_commands_own() -> None:
     assert set(SUMMARIES) == set(LAZY_COMMANDS)
     for name, (module, attribute) in LAZY_COMMANDS.items():

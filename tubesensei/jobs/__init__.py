@@ -1,25 +1,52 @@
 """The job system (see docs/architecture.md).
 
-Huey's storage module imports psycopg when it is installed (the ``server`` extra), for a
-PostgreSQL queue storage we never use (our queue is SQLite or Redis; PostgreSQL is reached
-through SQLAlchemy, which imports psycopg itself when the database URL asks for it). That
-import alone is 9 MB of a consumer's memory; huey is imported here with psycopg hidden, so
-a SQLite deployment never loads it.
+Huey's storage module imports two clients when they are installed (the ``server`` extra)
+for storages a SQLite deployment never uses:
+
+* psycopg, for a PostgreSQL queue storage we never use at all (our queue is SQLite or Redis;
+  PostgreSQL is reached through SQLAlchemy, which imports psycopg itself when the database
+  URL asks for it): 9 MB of a consumer's memory;
+* redis, for its Redis storages, which our Redis queue (jobs/redis_queue.py) builds on:
+  12 MB of memory and ~75 ms of every command that reads the queues (``stats``, ``jobs
+  list``...), on a laptop whose queue is a SQLite file.
+
+So huey is imported here with both hidden, and the Redis queue hands huey's storage module
+the redis names it went without (``give_huey_redis``) before it makes a Redis storage.
 """
 
 from __future__ import annotations
 
 import sys
 
+# The names huey/storage.py binds from redis at import (None when redis is missing).
+_HUEY_REDIS_NAMES = ("ConnectionPool", "Redis", "ConnectionError", "TimeoutError")
 
-def _import_huey_without_psycopg() -> None:
-    if "huey.storage" in sys.modules or "psycopg" in sys.modules:
-        return  # too late, or psycopg is in use anyway
-    sys.modules["psycopg"] = None  # type: ignore[assignment]  # `import psycopg` fails
+
+def _import_huey_without_clients() -> None:
+    hidden = [name for name in ("psycopg", "redis") if name not in sys.modules]
+    if "huey.storage" in sys.modules or not hidden:
+        return  # too late, or both are in use anyway
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import name` fails
     try:
         import huey.storage  # noqa: F401
     finally:
-        del sys.modules["psycopg"]
+        for name in hidden:
+            del sys.modules[name]
 
 
-_import_huey_without_psycopg()
+def give_huey_redis() -> None:
+    """Bind in huey's storage module the redis names it would have bound at import, had
+    redis not been hidden from it (ImportError if redis is not installed). Idempotent."""
+    import huey.storage as storage
+    import redis
+    import redis.exceptions
+
+    found = (redis.ConnectionPool, redis.Redis, redis.exceptions.ConnectionError,
+             redis.exceptions.TimeoutError)
+    for name, value in zip(_HUEY_REDIS_NAMES, found, strict=True):
+        setattr(storage, name, value)
+    storage.RedisStorage.redis_client = redis.Redis  # a class attribute bound at import too
+
+
+_import_huey_without_clients()

@@ -23,9 +23,12 @@ from typing import Any
 from huey import PriorityRedisHuey
 from huey.storage import PriorityRedisStorage
 
+from tubesensei.jobs import give_huey_redis
 from tubesensei.logging import get_logger
 
 log = get_logger("tubesensei.queue")
+
+give_huey_redis()  # huey was imported without redis (tubesensei/jobs/__init__.py)
 
 
 class RedisQueueStorage(PriorityRedisStorage):
