@@ -70,6 +70,7 @@ def test_commands_on_the_queues_load_no_redis_or_psycopg_on_sqlite(tmp_path: Pat
         rc, _, modules = _modules_after(argv, tmp_path)
         assert rc == 0 and _loaded(modules, "huey"), argv
         assert not _loaded(modules, "redis") and not _loaded(modules, "psycopg"), argv
+        assert not _loaded(modules, "sqlalchemy.dialects.postgresql"), argv
 
 
 def test_the_redis_queue_gives_huey_its_redis_names_back() -> None:
