@@ -73,6 +73,18 @@ def test_commands_on_the_queues_load_no_redis_or_psycopg_on_sqlite(tmp_path: Pat
         assert not _loaded(modules, "sqlalchemy.dialects.postgresql"), argv
 
 
+def test_the_tui_loads_no_youtube_client() -> None:
+    """The dashboard reads the database and steers the job system; the YouTube clients
+    (googleapiclient, youtube-transcript-api: ~125 ms, ~12 MB) are the consumers'."""
+    code = ("import sys, tubesensei.tui.app\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in\n"
+            "             ('googleapiclient', 'youtube_transcript_api', 'httplib2', 'redis')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_the_redis_queue_gives_huey_its_redis_names_back() -> None:
     pytest.importorskip("redis")
     code = (

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -21,11 +21,14 @@ from sqlalchemy.orm import Session
 from tubesensei.db.engine import Database
 from tubesensei.db.models import Channel, Transcript, Video
 from tubesensei.logging import get_logger
-from tubesensei.pipeline.context import Pipeline
 from tubesensei.queries.corpus import find_channel, get_channel
-from tubesensei.youtube.data_api import MAX_PAGE_SIZE, ChannelInfo
 from tubesensei.youtube.errors import YouTubeError
 from tubesensei.youtube.ids import ChannelRef
+
+if TYPE_CHECKING:  # the YouTube clients (googleapiclient, youtube-transcript-api): not for
+    # the TUI and the commands that only pause a channel or read one (~125 ms, ~25 MB)
+    from tubesensei.pipeline.context import Pipeline
+    from tubesensei.youtube.data_api import ChannelInfo
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -163,6 +166,8 @@ def sync_channels(
     deleted). Each batch of 50 commits with the units it cost: a failure keeps what the
     batches before it did. Ids not stored are ignored.
     """
+    from tubesensei.youtube.data_api import MAX_PAGE_SIZE
+
     unique = list(dict.fromkeys(channel_ids))
     results: list[ChannelSync] = []
     for start in range(0, len(unique), MAX_PAGE_SIZE):
