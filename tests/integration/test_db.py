@@ -99,7 +99,8 @@ def test_writers_begin_immediate_readers_deferred_and_a_lock_error_is_sqlalchemy
     from sqlalchemy.exc import OperationalError
 
     db = Database(db_url, busy_timeout_ms=50)
-    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None,
+                             timeout=0.05)
     try:
         with db.read() as s:  # DEFERRED: no lock taken by BEGIN itself
             assert s.execute(text("SELECT count(*) FROM channels")).scalar() == 0
