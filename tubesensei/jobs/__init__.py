@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import sys
 
-# The names huey/storage.py binds from redis at import (None when redis is missing).
-_HUEY_REDIS_NAMES = ("ConnectionPool", "Redis", "ConnectionError", "TimeoutError")
-
 
 def _import_huey_without_clients() -> None:
     hidden = [name for name in ("psycopg", "redis") if name not in sys.modules]
@@ -42,11 +39,12 @@ def give_huey_redis() -> None:
     import redis
     import redis.exceptions
 
-    found = (redis.ConnectionPool, redis.Redis, redis.exceptions.ConnectionError,
-             redis.exceptions.TimeoutError)
-    for name, value in zip(_HUEY_REDIS_NAMES, found, strict=True):
-        setattr(storage, name, value)
-    storage.RedisStorage.redis_client = redis.Redis  # a class attribute bound at import too
+    # What huey/storage.py binds from redis at import (None when redis is missing), and the
+    # class attribute it sets from one of them.
+    storage.ConnectionPool, storage.Redis = redis.ConnectionPool, redis.Redis
+    storage.ConnectionError = redis.exceptions.ConnectionError
+    storage.TimeoutError = redis.exceptions.TimeoutError
+    storage.RedisStorage.redis_client = redis.Redis
 
 
 _import_huey_without_clients()
